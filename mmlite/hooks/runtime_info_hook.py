@@ -1,0 +1,127 @@
+"""RuntimeInfoHook: keeps the message hub's runtime facts (epoch, iter, lr, losses) current."""
+from __future__ import annotations
+
+from typing import Any
+
+from mmlite.registry import HOOKS
+
+from .hook import DATA_BATCH, Hook
+
+
+def _scalar_or_none(value: Any) -> Any:
+    """``value`` in a form the hub's scalar history takes, or None if it is not one number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    size = getattr(value, 'size', None)
+    numel = getattr(value, 'numel', None)
+    if callable(numel):  # a tensor: kept as is, the history reduces it lazily
+        return value if numel() == 1 else None
+    if size == 1 and hasattr(value, 'item'):  # a numpy scalar or 1-element array
+        return value.item()
+    return None
+
+
+@HOOKS.register_module()
+class RuntimeInfoHook(Hook):
+    """Write epoch, iter, max_epochs, max_iters, the learning rates, the model's log variables
+    and evaluation metrics into ``runner.message_hub`` for the other hooks and the log processor.
+
+    Runs first (VERY_HIGH) so every later hook sees this iteration's numbers. Per training
+    iteration it only hands values over: losses stay tensors until a log line reduces them.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self) -> None:
+        self.last_loop_stage: str | None = None
+        self._train_keys: dict[str, str] = {}  # 'loss' -> 'train/loss', built once per key
+
+    def before_run(self, runner) -> None:
+        from mmlite.version import __version__
+        runner.message_hub.update_info_dict(dict(
+            cfg=getattr(runner.cfg, 'pretty_text', '') if runner.cfg is not None else '',
+            seed=runner.seed, experiment_name=runner.experiment_name,
+            mmlite_version=__version__))
+        self.last_loop_stage = None
+
+    def before_train(self, runner) -> None:
+        hub = runner.message_hub
+        hub.update_info('loop_stage', 'train')
+        hub.update_info('epoch', runner.epoch)
+        hub.update_info('iter', runner.iter)
+        hub.update_info('max_epochs', runner.max_epochs)
+        hub.update_info('max_iters', runner.max_iters)
+        dataset = getattr(runner.train_dataloader, 'dataset', None)
+        if hasattr(dataset, 'metainfo'):
+            hub.update_info('dataset_meta', dataset.metainfo)
+
+    def after_train(self, runner) -> None:
+        runner.message_hub.pop_info('loop_stage')
+
+    def before_train_epoch(self, runner) -> None:
+        runner.message_hub.update_info('epoch', runner.epoch)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
+        hub = runner.message_hub
+        hub.update_info('iter', runner.iter)
+        lr_dict = runner.optim_wrapper.get_lr()
+        if not isinstance(lr_dict, dict):
+            raise TypeError(f'runner.optim_wrapper.get_lr() must return a dict such as '
+                            f'{{"lr": [0.01]}}, got {type(lr_dict).__name__}; build the optimizer '
+                            f'as an OptimWrapper or OptimWrapperDict')
+        for name, lr in lr_dict.items():
+            # The first parameter group's value stands for the optimizer, as in MMEngine.
+            hub.update_scalar(self._train_key(name), lr[0])
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
+                         outputs: dict | None = None) -> None:
+        if outputs is None:
+            return
+        hub = runner.message_hub
+        for key, value in outputs.items():
+            hub.update_scalar(self._train_key(key), value)
+
+    def _train_key(self, key: str) -> str:
+        prefixed = self._train_keys.get(key)
+        if prefixed is None:
+            prefixed = self._train_keys[key] = f'train/{key}'
+        return prefixed
+
+    def before_val(self, runner) -> None:
+        self.last_loop_stage = runner.message_hub.get_info('loop_stage')
+        runner.message_hub.update_info('loop_stage', 'val')
+
+    def after_val_epoch(self, runner, metrics: dict[str, float] | None = None) -> None:
+        self._record_metrics(runner, metrics, 'val')
+
+    def after_val(self, runner) -> None:
+        # Validation inside training hands the stage back to 'train'.
+        if self.last_loop_stage == 'train':
+            runner.message_hub.update_info('loop_stage', 'train')
+            self.last_loop_stage = None
+        else:
+            runner.message_hub.pop_info('loop_stage')
+
+    def before_test(self, runner) -> None:
+        runner.message_hub.update_info('loop_stage', 'test')
+
+    def after_test_epoch(self, runner, metrics: dict[str, float] | None = None) -> None:
+        self._record_metrics(runner, metrics, 'test')
+
+    def after_test(self, runner) -> None:
+        runner.message_hub.pop_info('loop_stage')
+
+    @staticmethod
+    def _record_metrics(runner, metrics: dict | None, mode: str) -> None:
+        """Scalar metrics go to the scalar histories, others (arrays, dicts) to runtime info."""
+        if not metrics:
+            return
+        hub = runner.message_hub
+        for key, value in metrics.items():
+            scalar = _scalar_or_none(value)
+            if scalar is not None:
+                hub.update_scalar(f'{mode}/{key}', scalar)
+            else:
+                hub.update_info(f'{mode}/{key}', value)

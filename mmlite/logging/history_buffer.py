@@ -1,0 +1,180 @@
+"""HistoryBuffer: the recent values of one scalar (a loss, a learning rate, a time) and their stats.
+
+``update`` runs every iteration, so it only appends: a 0-d tensor is kept as a tensor (detached),
+with no host-device sync. Tensors become floats lazily, all pending ones in one batch, the first
+time a statistic or ``data`` is asked for, which happens at logging intervals.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+from collections import deque
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+def _torch_tensor_type() -> type | None:
+    # A tensor can only exist if torch is imported already; no need to import it here.
+    torch = sys.modules.get('torch')
+    return None if torch is None else torch.Tensor
+
+
+def _tensors_to_floats(tensors: list) -> list[float]:
+    """Convert 1-element tensors to floats with one sync per device instead of one per tensor."""
+    import torch
+
+    by_device: dict[Any, list[int]] = {}
+    for index, tensor in enumerate(tensors):
+        by_device.setdefault(tensor.device, []).append(index)
+    floats: list[float] = [0.0] * len(tensors)
+    for indices in by_device.values():
+        stacked = torch.stack([tensors[i].reshape(()).to(torch.float64) for i in indices])
+        for index, value in zip(indices, stacked.tolist()):
+            floats[index] = value
+    return floats
+
+
+class HistoryBuffer:
+    """Keeps the last ``max_length`` (value, count) pairs of a scalar.
+
+    ``mean`` is ``sum(values) / sum(counts)`` over the window, so an update of
+    ``(batch_loss_sum, batch_size)`` averages per sample. Statistics are reached by name
+    through ``statistics('mean', 10)``; add new ones with ``@HistoryBuffer.register_statistics``.
+    """
+
+    _statistics_methods: dict[str, Callable] = {}
+
+    def __init__(self, log_history: Sequence = (), count_history: Sequence = (),
+                 max_length: int = 1000000) -> None:
+        if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
+            raise ValueError(f'HistoryBuffer max_length must be a positive int, got {max_length!r}')
+        if len(log_history) != len(count_history):
+            raise ValueError(f'HistoryBuffer needs as many counts as values, got '
+                             f'{len(log_history)} values and {len(count_history)} counts')
+        self.max_length = max_length
+        self._values: deque = deque(maxlen=max_length)
+        self._counts: deque = deque(maxlen=max_length)
+        # Length of the right-end run that starts at the oldest unconverted tensor (older
+        # entries are all floats already).
+        self._pending = 0
+        for value, count in zip(log_history, count_history):
+            self.update(value, count)
+
+    def update(self, value: Any, count: int = 1) -> None:
+        """Append a value (number, numpy scalar or 1-element tensor) seen ``count`` times."""
+        if type(count) is not int:
+            if not isinstance(count, (int, np.integer)) or isinstance(count, bool):
+                raise TypeError(f'HistoryBuffer.update count must be an int, got {count!r}')
+            count = int(count)
+        is_tensor = False
+        if type(value) is float or type(value) is int:
+            pass
+        elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            value = value.item() if isinstance(value, np.number) else value
+        else:
+            tensor_type = _torch_tensor_type()
+            if tensor_type is None or not isinstance(value, tensor_type):
+                raise TypeError(f'HistoryBuffer.update takes a number or a 1-element tensor, got '
+                                f'{type(value).__name__}: {value!r}')
+            if value.numel() != 1:
+                raise ValueError(f'HistoryBuffer.update takes a 1-element tensor, got shape '
+                                 f'{tuple(value.shape)}; reduce it (e.g. .mean()) first')
+            value = value.detach()
+            is_tensor = True
+        if is_tensor or self._pending:
+            # Everything right of the oldest unconverted tensor is re-read on resolve.
+            self._pending = min(self._pending + 1, self.max_length)
+        self._values.append(value)
+        self._counts.append(count)
+
+    def _resolve(self) -> None:
+        """Turn the pending tensors at the right end into floats, in one batched transfer."""
+        if not self._pending:
+            return
+        tail = [self._values.pop() for _ in range(self._pending)]
+        tail.reverse()
+        tensor_type = _torch_tensor_type()
+        positions = [i for i, v in enumerate(tail) if tensor_type and isinstance(v, tensor_type)]
+        if positions:
+            for i, value in zip(positions, _tensors_to_floats([tail[i] for i in positions])):
+                tail[i] = value
+        self._values.extend(tail)
+        self._pending = 0
+
+    def _window(self, window_size: int | None) -> tuple[list, list]:
+        """The last ``window_size`` values and counts (all of them when None), as floats."""
+        if not self._values:
+            raise ValueError('HistoryBuffer is empty: call update() before asking for statistics')
+        self._resolve()
+        if window_size is None:
+            return list(self._values), list(self._counts)
+        if not isinstance(window_size, int) or isinstance(window_size, bool) or window_size < 1:
+            raise ValueError(f'window_size must be a positive int or None, got {window_size!r}')
+        values = list(itertools.islice(reversed(self._values), window_size))
+        counts = list(itertools.islice(reversed(self._counts), window_size))
+        values.reverse()
+        counts.reverse()
+        return values, counts
+
+    @property
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, counts) as float64 / int64 arrays, oldest first."""
+        self._resolve()
+        return (np.asarray(list(self._values), dtype=np.float64),
+                np.asarray(list(self._counts), dtype=np.int64))
+
+    def state(self) -> dict:
+        """Plain-Python form that ``torch.load(weights_only=True)`` reads;
+        ``HistoryBuffer(**state)`` rebuilds the buffer."""
+        self._resolve()
+        return {'log_history': [float(v) for v in self._values],
+                'count_history': list(self._counts), 'max_length': self.max_length}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f'HistoryBuffer(len={len(self)}, max_length={self.max_length})'
+
+    @classmethod
+    def register_statistics(cls, method: Callable) -> Callable:
+        """Decorator: make ``method(self, *args)`` reachable as
+        ``buffer.statistics(method.__name__, *args)``."""
+        name = method.__name__
+        if name in cls._statistics_methods:
+            raise KeyError(f'HistoryBuffer already has a statistic called {name!r}; pick another '
+                           f'function name')
+        cls._statistics_methods[name] = method
+        return method
+
+    def statistics(self, method_name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the registered statistic ``method_name`` (mean, min, max, current, or yours)."""
+        method = self._statistics_methods.get(method_name)
+        if method is None:
+            raise KeyError(f'HistoryBuffer has no statistic {method_name!r}; registered: '
+                           f'{sorted(self._statistics_methods)}. Add one with '
+                           f'@HistoryBuffer.register_statistics')
+        return method(self, *args, **kwargs)
+
+    def mean(self, window_size: int | None = None) -> float:
+        """sum(values) / sum(counts) over the last ``window_size`` updates (all when None)."""
+        values, counts = self._window(window_size)
+        return float(sum(values) / sum(counts))
+
+    def max(self, window_size: int | None = None) -> float:
+        """Largest value of the last ``window_size`` updates."""
+        return float(max(self._window(window_size)[0]))
+
+    def min(self, window_size: int | None = None) -> float:
+        """Smallest value of the last ``window_size`` updates."""
+        return float(min(self._window(window_size)[0]))
+
+    def current(self) -> float:
+        """The latest value."""
+        return float(self._window(1)[0][0])
+
+
+for _name in ('mean', 'max', 'min', 'current'):
+    HistoryBuffer._statistics_methods[_name] = getattr(HistoryBuffer, _name)
+del _name

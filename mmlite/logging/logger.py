@@ -1,0 +1,192 @@
+"""MMLogger: a rank-aware, coloured, named logger, and ``print_log`` to route a message anywhere."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from termcolor import colored
+
+from mmlite.utils.manager import ManagerMixin
+
+_LEVEL_COLOURS = {
+    logging.CRITICAL: ('red', ['bold', 'blink']),
+    logging.ERROR: ('red', ['blink', 'underline']),
+    logging.WARNING: ('yellow', []),
+    logging.INFO: ('white', []),
+    logging.DEBUG: ('green', []),
+}
+
+
+def _as_level(level: int | str) -> int:
+    """Turn 'INFO' / 'info' / 20 into 20; reject anything logging does not know."""
+    if isinstance(level, bool):
+        raise TypeError(f'log level must be an int or a level name, got {level!r}')
+    if isinstance(level, int):
+        return level
+    if isinstance(level, str):
+        number = logging.getLevelName(level.upper())
+        if isinstance(number, int):
+            return number
+    raise ValueError(f'Unknown log level {level!r}; use one of DEBUG, INFO, WARNING, ERROR, '
+                     f'CRITICAL or an int')
+
+
+def _rank_and_world_size() -> tuple[int, int]:
+    """Rank and world size of the default group, or (0, 1) before torch.distributed is up.
+
+    Reads ``torch.distributed`` only if something already imported it: if torch is not
+    loaded, no process group can exist, and ``mmlite.logging`` stays free of torch.
+    """
+    torch_dist = sys.modules.get('torch.distributed')
+    if torch_dist is None or not torch_dist.is_available() or not torch_dist.is_initialized():
+        return 0, 1
+    return torch_dist.get_rank(), torch_dist.get_world_size()
+
+
+class _LevelFormatter(logging.Formatter):
+    """``time - name - LEVEL - message``; errors also name the file, line and function.
+
+    ``colour`` paints the level name by severity (console only: log files stay plain).
+    """
+
+    _PLAIN = '%(asctime)s - %(name)s - {level} - %(message)s'
+    _LOCATED = ('%(asctime)s - %(name)s - {level} - %(pathname)s:%(lineno)d in %(funcName)s'
+                ' - %(message)s')
+
+    def __init__(self, colour: bool, datefmt: str) -> None:
+        super().__init__(datefmt=datefmt)
+        self._by_level: dict[int, logging.Formatter] = {}
+        for level, (colour_name, attrs) in _LEVEL_COLOURS.items():
+            name = logging.getLevelName(level)
+            if colour:
+                name = colored(name, colour_name, attrs=attrs, force_color=True)
+            template = self._LOCATED if level >= logging.ERROR else self._PLAIN
+            self._by_level[level] = logging.Formatter(template.format(level=name), datefmt)
+        self._fallback = logging.Formatter(self._PLAIN.format(level='%(levelname)s'), datefmt)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._by_level.get(record.levelno, self._fallback).format(record)
+
+
+class _DuplicateWarningFilter(logging.Filter):
+    """Lets each distinct WARNING message through once, so a warning raised in a loop
+    does not flood the log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        message = record.getMessage()
+        if message in self._seen:
+            return False
+        self._seen.add(message)
+        return True
+
+
+def _stream_wants_colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get('NO_COLOR'):
+        return False
+    isatty = getattr(stream, 'isatty', None)
+    return bool(isatty is not None and isatty())
+
+
+def _rank_suffixed(log_file: str, rank: int) -> str:
+    """``work/run.log`` -> ``work/run_rank3.log``."""
+    stem, ext = os.path.splitext(log_file)
+    return f'{stem}_rank{rank}{ext}'
+
+
+class MMLogger(logging.Logger, ManagerMixin):
+    """A named logger fetched with ``MMLogger.get_instance(name, ...)``.
+
+    Rank 0 prints at ``log_level`` to stdout; other ranks print only ERROR and above, so a
+    multi-process run reads like a single one. With ``log_file`` rank 0 also writes a plain
+    text file; with ``distributed=True`` every other rank writes ``<stem>_rank<k><ext>`` next
+    to it. The logger lives outside ``logging``'s tree: ``logging.getLogger(logger_name)``
+    is a different object, and third-party logging configuration cannot change it.
+    """
+
+    def __init__(self, name: str, logger_name: str = 'mmlite', log_file: str | None = None,
+                 log_level: int | str = 'INFO', file_mode: str = 'w',
+                 distributed: bool = False) -> None:
+        ManagerMixin.__init__(self, name)
+        logging.Logger.__init__(self, logger_name)
+        level = _as_level(log_level)
+        self.level = level
+        rank, world_size = _rank_and_world_size()
+
+        console = logging.StreamHandler(stream=sys.stdout)
+        console.setFormatter(_LevelFormatter(_stream_wants_colour(sys.stdout), '%m/%d %H:%M:%S'))
+        console.setLevel(level if rank == 0 else logging.ERROR)
+        console.addFilter(_DuplicateWarningFilter())
+        self.handlers.append(console)
+
+        if log_file is not None and rank != 0 and distributed and world_size > 1:
+            log_file = _rank_suffixed(log_file, rank)
+        writes_file = log_file is not None and (rank == 0 or distributed)
+        if writes_file:
+            directory = os.path.dirname(os.path.abspath(log_file))
+            os.makedirs(directory, exist_ok=True)
+            file_handler = logging.FileHandler(log_file, mode=file_mode, encoding='utf-8')
+            file_handler.setFormatter(_LevelFormatter(False, '%Y/%m/%d %H:%M:%S'))
+            file_handler.setLevel(level)
+            file_handler.addFilter(_DuplicateWarningFilter())
+            self.handlers.append(file_handler)
+        self._log_file = log_file if writes_file else None
+
+    @property
+    def log_file(self) -> str | None:
+        """The file this process writes, or None if it writes none."""
+        return self._log_file
+
+    @classmethod
+    def get_current_instance(cls) -> MMLogger:
+        """The logger made or fetched last; a default 'mmlite' logger if none exists yet."""
+        if not cls._instance_dict:
+            cls.get_instance('mmlite')
+        return super().get_current_instance()
+
+    def setLevel(self, level: int | str) -> None:  # noqa: N802 (logging's name)
+        # This logger is not in logging's manager, whose cache clearing would miss it.
+        self.level = _as_level(level)
+        self._cache.clear()
+
+    def callHandlers(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        # Unlike logging.Logger, never fall back to logging.lastResort on stderr.
+        for handler in self.handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+
+
+def print_log(msg: Any, logger: logging.Logger | str | None = None,
+              level: int | str = logging.INFO) -> None:
+    """Send ``msg`` where ``logger`` says.
+
+    ``None`` prints it; ``'silent'`` drops it; ``'current'`` uses the current MMLogger; any
+    other string names an existing MMLogger; a ``logging.Logger`` is used as is.
+    """
+    if logger is None:
+        print(msg)
+        return
+    if isinstance(logger, logging.Logger):
+        logger.log(_as_level(level), msg)
+        return
+    if not isinstance(logger, str):
+        raise TypeError(f'print_log: logger must be None, a logging.Logger, "silent", "current" '
+                        f'or the name of an MMLogger, got {type(logger).__name__}')
+    if logger == 'silent':
+        return
+    if logger == 'current':
+        MMLogger.get_current_instance().log(_as_level(level), msg)
+        return
+    if not MMLogger.check_instance_created(logger):
+        raise ValueError(f'print_log: no MMLogger named {logger!r} exists; create it with '
+                         f'MMLogger.get_instance({logger!r}) first, or pass "current"')
+    # Looked up directly so that printing does not change which logger is current.
+    MMLogger._instance_dict[logger].log(_as_level(level), msg)

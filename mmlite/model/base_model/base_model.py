@@ -1,0 +1,137 @@
+"""BaseModel: the train/val/test step contract between the runner's loops and a network."""
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections import OrderedDict
+from typing import Any
+
+import torch
+from torch import nn
+
+from mmlite.registry import MODELS
+
+from ..base_module import BaseModule
+from .data_preprocessor import BaseDataPreprocessor
+
+
+def run_forward(model: nn.Module, data: Any, mode: str) -> Any:
+    """Call ``model`` on a preprocessed batch: a dict unpacks as keywords, a tuple/list as arguments."""
+    if isinstance(data, dict):
+        return model(**data, mode=mode)
+    if isinstance(data, (list, tuple)):
+        return model(*data, mode=mode)
+    raise TypeError(f'the data preprocessor of {type(model).__name__} must return a dict, tuple or list '
+                    f'(unpacked into forward), got {type(data).__name__}')
+
+
+class BaseModel(BaseModule):
+    """Base of the models a Runner trains: implement ``forward(..., mode)``; the steps are ready.
+
+    ``train_step`` = preprocess -> ``forward(mode='loss')`` -> :meth:`parse_losses` ->
+    ``optim_wrapper.update_params``; ``val_step``/``test_step`` = preprocess -> ``forward(mode='predict')``.
+
+    Args:
+        data_preprocessor: a module, or a config built from MODELS; defaults to
+            ``dict(type='BaseDataPreprocessor')``, which only moves data to the model's device.
+        init_cfg: see :class:`BaseModule`.
+    """
+
+    def __init__(self, data_preprocessor: dict | nn.Module | None = None,
+                 init_cfg: dict | list[dict] | None = None) -> None:
+        super().__init__(init_cfg)
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='BaseDataPreprocessor')
+        if isinstance(data_preprocessor, nn.Module):
+            self.data_preprocessor = data_preprocessor
+        elif isinstance(data_preprocessor, dict):
+            self.data_preprocessor = MODELS.build(data_preprocessor)
+        else:
+            raise TypeError(f'{type(self).__name__}: data_preprocessor must be a config dict or an nn.Module, '
+                            f'got {type(data_preprocessor).__name__}')
+
+    def train_step(self, data: Any, optim_wrapper: Any) -> dict[str, torch.Tensor]:
+        """One optimisation step; returns the log variables (detached 0-d tensors, no device sync)."""
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+            parsed_loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(parsed_loss)
+        return log_vars
+
+    def val_step(self, data: Any) -> Any:
+        """Predictions for a validation batch (``forward(mode='predict')``)."""
+        data = self.data_preprocessor(data, False)
+        return self._run_forward(data, mode='predict')
+
+    def test_step(self, data: Any) -> Any:
+        """Predictions for a test batch (``forward(mode='predict')``)."""
+        data = self.data_preprocessor(data, False)
+        return self._run_forward(data, mode='predict')
+
+    def _run_forward(self, data: Any, mode: str) -> Any:
+        return run_forward(self, data, mode)
+
+    def parse_losses(self, losses: dict[str, Any]) -> tuple[torch.Tensor, OrderedDict]:
+        """Sum the entries whose key contains ``'loss'``; log every entry.
+
+        A tensor entry counts as its mean, a list of tensors as the sum of their means. Returns
+        ``(loss, log_vars)`` with ``log_vars = OrderedDict(loss=..., **entries)`` holding DETACHED
+        tensors: no ``.item()`` here, the logger reduces them when a log line is due.
+        """
+        if not isinstance(losses, dict):
+            raise TypeError(f'{type(self).__name__}.forward(mode="loss") must return a dict of losses, '
+                            f'got {type(losses).__name__}')
+        values: list[tuple[str, torch.Tensor]] = []
+        for name, value in losses.items():
+            if isinstance(value, torch.Tensor):
+                values.append((name, value.mean()))
+            elif (isinstance(value, (list, tuple)) and value
+                  and all(isinstance(item, torch.Tensor) for item in value)):
+                values.append((name, sum(item.mean() for item in value)))
+            else:
+                raise TypeError(f'loss entry {name!r} returned by {type(self).__name__}.forward(mode="loss") '
+                                f'must be a tensor or a list of tensors, got {type(value).__name__}')
+        summed = [value for name, value in values if 'loss' in name]
+        if not summed:
+            raise ValueError(f'{type(self).__name__}.forward(mode="loss") returned no key containing "loss" '
+                             f'(keys: {list(losses)}); name at least one entry e.g. "loss_cls"')
+        loss = summed[0]
+        for value in summed[1:]:
+            loss = loss + value
+        log_vars = OrderedDict([('loss', loss.detach())])
+        log_vars.update((name, value.detach()) for name, value in values)
+        return loss, log_vars
+
+    @abstractmethod
+    def forward(self, inputs: Any, data_samples: Any = None, mode: str = 'tensor') -> Any:
+        """``mode='loss'`` -> dict of losses; ``'predict'`` -> predictions; ``'tensor'`` -> raw outputs."""
+
+    # The data preprocessor keeps its own device: keep it in step with the model's.
+    def to(self, *args: Any, **kwargs: Any) -> nn.Module:
+        device = torch._C._nn._parse_to(*args, **kwargs)[0]
+        result = super().to(*args, **kwargs)
+        if device is not None:
+            self._set_device(torch.device(device))
+        return result
+
+    def cuda(self, device: int | torch.device | None = None) -> nn.Module:
+        result = super().cuda(device)
+        self._set_device(torch.device('cuda', device) if isinstance(device, int)
+                         else torch.device(device or 'cuda'))
+        return result
+
+    def mps(self) -> nn.Module:
+        result = super().to('mps')
+        self._set_device(torch.device('mps'))
+        return result
+
+    def cpu(self) -> nn.Module:
+        result = super().cpu()
+        self._set_device(torch.device('cpu'))
+        return result
+
+    def _set_device(self, device: torch.device) -> None:
+        """Point every BaseDataPreprocessor inside this model at ``device``."""
+        for module in self.modules():
+            if isinstance(module, BaseDataPreprocessor):
+                module._device = device

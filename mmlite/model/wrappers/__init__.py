@@ -1,0 +1,28 @@
+"""Model wrappers for distributed training, and ``is_model_wrapper``."""
+from typing import Any
+
+from mmlite.registry import MODEL_WRAPPERS
+
+from .distributed import MMDistributedDataParallel
+from .seperate_distributed import MMSeparateDistributedDataParallel
+from .utils import is_model_wrapper
+
+
+def _build_fsdp_wrapper(*args: Any, **kwargs: Any) -> Any:
+    """Stand-in for MMFullyShardedDataParallel until first use: importing FSDP costs ~1 s."""
+    from .fully_sharded_distributed import MMFullyShardedDataParallel
+    return MMFullyShardedDataParallel(*args, **kwargs)
+
+
+MODEL_WRAPPERS.register_module(name='MMFullyShardedDataParallel', module=_build_fsdp_wrapper)
+
+
+def __getattr__(name: str) -> Any:
+    if name == 'MMFullyShardedDataParallel':
+        from .fully_sharded_distributed import MMFullyShardedDataParallel
+        return MMFullyShardedDataParallel
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+__all__ = ['MMDistributedDataParallel', 'MMSeparateDistributedDataParallel', 'MMFullyShardedDataParallel',
+           'is_model_wrapper']

@@ -1,0 +1,222 @@
+"""Checkpoint files: written atomically, read with PyTorch's safe (weights-only) loader.
+
+A checkpoint holds tensors and plain Python values only, so ``torch.load(path,
+weights_only=True)`` reads every file mmlite writes and no code in a file runs on load.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import tempfile
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mmlite.logging import print_log
+
+_PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size, torch.dtype, torch.device)
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be written or read; the message says which file and why."""
+
+
+def to_plain(obj: Any) -> Any:
+    """Turn numpy values into tensors or Python numbers, recursively; other values unchanged."""
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj.copy())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return type(obj)((k, to_plain(v)) for k, v in obj.items()) if isinstance(obj, OrderedDict) \
+            else {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
+        return type(obj)(to_plain(v) for v in obj)
+    return obj
+
+
+def check_plain(obj: Any, path: str = 'checkpoint') -> None:
+    """Raise a CheckpointError naming the first value the safe loader would refuse."""
+    if isinstance(obj, _PLAIN):
+        return
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if not isinstance(key, (str, int, float, bool, type(None))):
+                raise CheckpointError(f'{path} has a key of type {type(key).__name__}; '
+                                      'use strings or numbers')
+            check_plain(value, f'{path}[{key!r}]')
+        return
+    if isinstance(obj, (list, tuple, set)) and not hasattr(obj, '_fields'):
+        for i, value in enumerate(obj):
+            check_plain(value, f'{path}[{i}]')
+        return
+    raise CheckpointError(
+        f'{path} is a {type(obj).__module__}.{type(obj).__qualname__}; checkpoints hold only tensors '
+        'and plain Python values (dict, list, tuple, str, numbers, None) so that '
+        'torch.load(weights_only=True) reads them. Convert it (e.g. to a tensor or a dict) in the '
+        'code that adds it (a before_save_checkpoint hook or a state_dict method).')
+
+
+def weights_to_cpu(state_dict: dict) -> OrderedDict:
+    """A copy of ``state_dict`` with every tensor on the CPU."""
+    return OrderedDict((k, v.cpu() if isinstance(v, torch.Tensor) else v) for k, v in state_dict.items())
+
+
+def get_state_dict(module: nn.Module) -> OrderedDict:
+    """The state dict of ``module`` without a model wrapper's ``module.`` prefix."""
+    from mmlite.model import is_model_wrapper
+    if is_model_wrapper(module):
+        module = module.module
+    return module.state_dict()
+
+
+def save_checkpoint(checkpoint: dict, filename: str) -> str:
+    """Write ``checkpoint`` to ``filename`` atomically: a temporary file, fsync, then rename.
+
+    A crash at any moment leaves either the previous file or the complete new one.
+    """
+    check_plain(checkpoint)
+    filename = os.path.abspath(filename)
+    folder = os.path.dirname(filename)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(filename)}.', suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+    return filename
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make a rename durable; not every platform lets a directory be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_text_atomic(filename: str, text: str) -> None:
+    """Replace a small text file (such as ``last_checkpoint``) in one step."""
+    folder = os.path.dirname(os.path.abspath(filename))
+    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(filename)}.', suffix='.tmp', dir=folder)
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, filename)
+
+
+def _load_checkpoint(filename: str, map_location: Any = 'cpu', weights_only: bool = True) -> dict:
+    """``torch.load`` with errors that name the file and the fix.
+
+    ``weights_only=False`` runs arbitrary code from the file: only for files you trust.
+    """
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=weights_only)
+    except pickle.UnpicklingError as exc:
+        if weights_only and 'weights only' in str(exc).lower():
+            found = re.search(r'GLOBAL ([\w.]+)', str(exc))
+            what = f' (it needs {found.group(1)})' if found else ''
+            raise CheckpointError(
+                f'refused to load {filename!r}: it holds Python objects that only full unpickling can '
+                f'rebuild{what}, and unpickling can run any code the file contains. mmlite loads '
+                'checkpoints with torch.load(weights_only=True). If you trust where this file came from, '
+                'opt in with load_checkpoint(..., weights_only=False) or allow_unsafe_checkpoint=True in '
+                'the config.') from None
+        raise CheckpointError(f'checkpoint {filename!r} is corrupt or truncated: {exc}') from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f'checkpoint {filename!r} is corrupt or truncated '
+                              f'({type(exc).__name__}: {str(exc).splitlines()[0]})') from None
+
+
+def _revise(state_dict: dict, revise_keys: Iterable[tuple[str, str]]) -> OrderedDict:
+    for pattern, replacement in revise_keys:
+        state_dict = OrderedDict((re.sub(pattern, replacement, k), v) for k, v in state_dict.items())
+    return state_dict
+
+
+def load_state_dict(module: nn.Module, state_dict: dict, strict: bool = False,
+                    logger: Any = 'current') -> None:
+    """Load ``state_dict`` into ``module``, listing missing, unexpected and mis-shaped keys.
+
+    With ``strict=True`` any of the three is an error; otherwise they are skipped with a warning.
+    """
+    from mmlite.model import is_model_wrapper
+    if is_model_wrapper(module):
+        module = module.module
+    own = module.state_dict()
+    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+                  for k, v in state_dict.items()
+                  if k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape]
+    compatible = OrderedDict((k, v) for k, v in state_dict.items()
+                             if not (k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape))
+    result = module.load_state_dict(compatible, strict=False)
+    problems = []
+    if result.unexpected_keys:
+        problems.append('unexpected keys in the checkpoint: ' + ', '.join(result.unexpected_keys))
+    if result.missing_keys:
+        problems.append('keys the checkpoint lacks: ' + ', '.join(result.missing_keys))
+    if mismatched:
+        problems.append('shape mismatch: ' + '; '.join(mismatched))
+    if not problems:
+        return
+    text = f'the checkpoint does not fit {type(module).__name__}: ' + ' | '.join(problems)
+    if strict:
+        raise CheckpointError(text + ' (pass strict=False to load what fits)')
+    print_log(text, logger=logger, level=30)
+
+
+def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu', strict: bool = False,
+                    logger: Any = 'current', revise_keys: Iterable[tuple[str, str]] = ((r'^module\.', ''),),
+                    weights_only: bool = True) -> dict:
+    """Load the weights in ``filename`` into ``model`` and return the whole checkpoint."""
+    checkpoint = _load_checkpoint(filename, map_location, weights_only)
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f'{filename!r} holds a {type(checkpoint).__name__}, not a checkpoint dict')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    load_state_dict(model, _revise(state_dict, revise_keys), strict=strict, logger=logger)
+    return checkpoint
+
+
+def find_latest_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint ``work_dir/last_checkpoint`` points to, or None."""
+    pointer = os.path.join(work_dir, 'last_checkpoint')
+    if not os.path.exists(pointer):
+        return None
+    with open(pointer) as f:
+        path = f.read().strip()
+    return path or None
+
+
+def resume_candidates(work_dir: str) -> list[str]:
+    """Checkpoints to try on auto-resume, newest first: the pointer's target, then the rest by time."""
+    latest = find_latest_checkpoint(work_dir)
+    others = []
+    for root, _, files in os.walk(work_dir):
+        for name in files:
+            if name.endswith('.pth') and not name.startswith('.'):
+                others.append(os.path.join(root, name))
+    others.sort(key=lambda p: os.path.getmtime(p), reverse=True)
+    ordered = [latest] if latest else []
+    ordered += [p for p in others if not latest or os.path.abspath(p) != os.path.abspath(latest)]
+    return ordered

@@ -1,0 +1,115 @@
+"""Registering hooks by priority and calling them; the Runner inherits this.
+
+Per point, the runner keeps the list of bound methods of the hooks that override it, so
+calling a point no hook cares about costs one dict lookup, and a hook is never called
+at a point it leaves alone.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from mmlite.hooks import Hook
+from mmlite.registry import HOOKS, config_key_path
+
+from .priority import get_priority
+
+_DEFAULT_HOOKS = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    logger=dict(type='LoggerHook'),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1),
+)
+# Keyword arguments the loops pass; a custom point's method that starts with one of these
+# takes no runner argument (the form MMEngine's tutorial shows for custom points).
+_POINT_KWARGS = {'batch_idx', 'data_batch', 'outputs', 'metrics', 'checkpoint'}
+
+
+def _caller(hook: Any, point: str) -> Callable:
+    method = getattr(hook, point)
+    if point in Hook.stages:
+        return method
+    try:
+        params = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):
+        return method
+    if params and params[0].kind is not params[0].VAR_POSITIONAL and params[0].name in _POINT_KWARGS:
+        return lambda runner, **kwargs: method(**kwargs)
+    return method
+
+
+class HookDispatch:
+    """Hook registration, ordering and calling for the Runner."""
+
+    def _init_hooks(self) -> None:
+        self._hooks: list[Hook] = []
+        self._callers: dict[str, list[Callable]] = {}
+
+    @property
+    def hooks(self) -> list[Hook]:
+        return self._hooks
+
+    def register_hook(self, hook: Hook | dict, priority: int | str | None = None) -> None:
+        """Insert ``hook`` after every registered hook of the same or higher priority."""
+        if isinstance(hook, dict):
+            cfg = copy.deepcopy(dict(hook))
+            priority = cfg.pop('priority', priority)
+            with config_key_path(f'hooks ({cfg.get("type")})'):
+                hook = HOOKS.build(cfg)
+        elif not isinstance(hook, Hook):
+            raise TypeError(f'a hook must be a Hook or a config dict, got {type(hook).__name__}; derive '
+                            'it from mmlite.hooks.Hook')
+        if priority is not None:
+            hook.priority = priority
+        value = get_priority(hook.priority)
+        for i in range(len(self._hooks) - 1, -1, -1):
+            if value >= get_priority(self._hooks[i].priority):
+                position = i + 1
+                break
+        else:
+            position = 0
+        self._hooks.insert(position, hook)
+        self._callers.clear()
+
+    def register_default_hooks(self, hooks: dict | None = None) -> None:
+        """MMEngine's six default hooks; ``hooks`` replaces entries by name (None removes one)."""
+        merged = dict(_DEFAULT_HOOKS)
+        for name, hook in (hooks or {}).items():
+            merged[name] = hook
+        for hook in merged.values():
+            if hook is not None:
+                self.register_hook(hook)
+
+    def register_custom_hooks(self, hooks: list | None) -> None:
+        for hook in hooks or []:
+            self.register_hook(hook)
+
+    def register_hooks(self, default_hooks: dict | None = None, custom_hooks: list | None = None) -> None:
+        self.register_default_hooks(default_hooks)
+        self.register_custom_hooks(custom_hooks)
+
+    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
+        """Call ``fn_name`` of every hook that overrides it, in priority order."""
+        callers = self._callers.get(fn_name)
+        if callers is None:
+            callers = [_caller(hook, fn_name) for hook in self._hooks
+                       if (hook.overrides(fn_name) if isinstance(hook, Hook) else hasattr(hook, fn_name))]
+            self._callers[fn_name] = callers
+        for call in callers:
+            call(self, **kwargs)
+
+    call_hooks = call_hook  # the spelling MMEngine's runner tutorial uses
+
+    def get_hooks_info(self) -> str:
+        """A table of the hooks each point calls, with their priorities."""
+        lines = []
+        for stage in Hook.stages:
+            names = [f'({get_priority(h.priority):<3}) {type(h).__name__}' for h in self._hooks
+                     if h.overrides(stage)]
+            if names:
+                lines.append(f'{stage}:\n' + '\n'.join(f'    {n}' for n in names))
+        return '\n'.join(lines) + '\n' + '-' * 60

@@ -1,0 +1,2 @@
+model = dict(type='A')
+lr = 0.1

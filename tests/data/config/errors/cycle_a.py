@@ -1,0 +1,1 @@
+_base_ = 'cycle_b.py'

@@ -1,0 +1,2 @@
+_base_ = ['base.yaml']
+model = dict(backbone=dict(depth=34))

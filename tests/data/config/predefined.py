@@ -1,0 +1,3 @@
+work_dir = './work_dirs/{{ fileBasenameNoExtension }}'
+config_dir = '{{fileDirname}}'
+names = ['{{ fileBasename }}', '{{ fileExtname }}']

@@ -1,0 +1,163 @@
+"""HistoryBuffer: statistics, windows, trimming, and tensors kept without host-device syncs."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
+
+from mmlite.logging import HistoryBuffer
+
+_SYNCING = {'item', 'tolist', 'cpu', '__float__', '__int__', 'numpy', '__bool__'}
+
+
+class _RecordTorchCalls(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, '__name__', str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def test_statistics_over_windows():
+    buffer = HistoryBuffer()
+    for value in [4.0, 1.0, 3.0, 2.0]:
+        buffer.update(value)
+    assert buffer.mean() == pytest.approx(2.5)
+    assert buffer.mean(2) == pytest.approx(2.5)
+    assert buffer.mean(1) == 2.0
+    assert buffer.max() == 4.0 and buffer.max(3) == 3.0
+    assert buffer.min() == 1.0 and buffer.min(2) == 2.0
+    assert buffer.current() == 2.0
+    assert buffer.statistics('mean', 3) == pytest.approx(2.0)
+    assert buffer.statistics('current') == 2.0
+
+
+def test_mean_weights_by_count():
+    buffer = HistoryBuffer()
+    buffer.update(10.0, count=4)  # e.g. the summed loss of 4 samples
+    buffer.update(2.0, count=1)
+    assert buffer.mean() == pytest.approx(12.0 / 5)
+
+
+def test_constructor_history_and_data_arrays():
+    buffer = HistoryBuffer([1, 2, 3], [1, 1, 2])
+    values, counts = buffer.data
+    np.testing.assert_array_equal(values, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(counts, [1, 1, 2])
+    assert values.dtype == np.float64
+    with pytest.raises(ValueError, match='as many counts as values'):
+        HistoryBuffer([1, 2], [1])
+
+
+def test_max_length_keeps_the_newest():
+    buffer = HistoryBuffer(max_length=3)
+    for value in range(6):
+        buffer.update(torch.tensor(float(value)) if value % 2 else value)
+    assert buffer.data[0].tolist() == [3.0, 4.0, 5.0]
+    assert len(buffer) == 3
+
+
+def test_tensor_updates_do_not_sync_and_statistics_sync_once():
+    buffer = HistoryBuffer()
+    weight = torch.tensor(2.0, requires_grad=True)
+    losses = [weight * i for i in range(20)]
+    with _RecordTorchCalls() as during_update:
+        for loss in losses:
+            buffer.update(loss)
+    assert not _SYNCING & set(during_update.names)
+    with _RecordTorchCalls() as during_mean:
+        mean = buffer.mean()
+    assert mean == pytest.approx(19.0)
+    assert during_mean.names.count('tolist') == 1
+    assert not (_SYNCING - {'tolist'}) & set(during_mean.names)
+    with _RecordTorchCalls() as second_read:
+        buffer.max()
+    assert not _SYNCING & set(second_read.names)  # already converted
+
+
+def test_stored_tensors_drop_the_autograd_graph():
+    buffer = HistoryBuffer()
+    weight = torch.tensor(3.0, requires_grad=True)
+    buffer.update(weight * 2)
+    stored = buffer._values[-1]
+    assert isinstance(stored, torch.Tensor) and not stored.requires_grad
+    assert buffer.current() == 6.0
+
+
+def test_accepts_numpy_and_one_element_tensors_of_any_shape_and_dtype():
+    buffer = HistoryBuffer()
+    buffer.update(np.float32(1.5))
+    buffer.update(np.int64(2), count=np.int64(1))
+    buffer.update(torch.tensor([[3]], dtype=torch.int32))
+    buffer.update(torch.tensor(0.25, dtype=torch.bfloat16))
+    assert buffer.data[0].tolist() == [1.5, 2.0, 3.0, 0.25]
+
+
+def test_bad_inputs_name_the_problem():
+    buffer = HistoryBuffer()
+    with pytest.raises(ValueError, match='empty'):
+        buffer.mean()
+    with pytest.raises(TypeError, match='number or a 1-element tensor'):
+        buffer.update('1.0')
+    with pytest.raises(TypeError):
+        buffer.update(True)
+    with pytest.raises(ValueError, match=r'shape \(2,\)'):
+        buffer.update(torch.ones(2))
+    with pytest.raises(TypeError, match='count must be an int'):
+        buffer.update(1.0, count=1.5)
+    buffer.update(1.0)
+    with pytest.raises(ValueError, match='window_size'):
+        buffer.mean(0)
+    with pytest.raises(KeyError, match="no statistic 'median'"):
+        buffer.statistics('median')
+    with pytest.raises(ValueError, match='max_length'):
+        HistoryBuffer(max_length=0)
+
+
+def test_register_custom_statistic():
+    def spread(self, window_size=None):
+        values = self.data[0] if window_size is None else self.data[0][-window_size:]
+        return float(values.max() - values.min())
+
+    HistoryBuffer.register_statistics(spread)
+    try:
+        buffer = HistoryBuffer([1.0, 5.0, 2.0], [1, 1, 1])
+        assert buffer.statistics('spread') == 4.0
+        assert buffer.statistics('spread', 2) == 3.0
+        with pytest.raises(KeyError, match='already has a statistic'):
+            HistoryBuffer.register_statistics(spread)
+    finally:
+        HistoryBuffer._statistics_methods.pop('spread')
+
+
+def test_state_round_trip_is_plain():
+    buffer = HistoryBuffer(max_length=10)
+    buffer.update(torch.tensor(1.0))
+    buffer.update(2, count=3)
+    state = buffer.state()
+    assert state == {'log_history': [1.0, 2.0], 'count_history': [1, 3], 'max_length': 10}
+    rebuilt = HistoryBuffer(**state)
+    assert rebuilt.mean() == buffer.mean() and rebuilt.max_length == 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.integers(1, 5), st.booleans()), min_size=1,
+                max_size=40),
+       st.integers(1, 50), st.integers(1, 45))
+def test_matches_numpy_on_mixed_tensor_and_float_updates(entries, max_length, window):
+    buffer = HistoryBuffer(max_length=max_length)
+    for index, (value, count, as_tensor) in enumerate(entries):
+        buffer.update(torch.tensor(value, dtype=torch.float64) if as_tensor else value, count)
+        if index % 7 == 3:
+            buffer.current()  # reads in between must not disturb later conversions
+    kept = entries[-max_length:]
+    values = np.array([v for v, _, _ in kept])
+    counts = np.array([c for _, c, _ in kept])
+    np.testing.assert_allclose(buffer.data[0], values)
+    assert buffer.mean(window) == pytest.approx(values[-window:].sum() / counts[-window:].sum())
+    assert buffer.max(window) == values[-window:].max()
+    assert buffer.min(window) == values[-window:].min()
+    assert buffer.current() == values[-1]
