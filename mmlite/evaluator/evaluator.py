@@ -65,8 +65,11 @@ class Evaluator:
         for metric in self.metrics:
             metric.process(data_batch, samples)
 
-    def evaluate(self, size: int) -> dict:
-        """Collect every metric's results over the ``size`` samples of the dataset and merge them."""
+    def evaluate(self, size: int | None = None) -> dict:
+        """Collect every metric's results over the ``size`` samples of the dataset and merge them.
+
+        ``size=None`` keeps every result, padding included (see BaseMetric.evaluate).
+        """
         merged: dict = {}
         producer: dict[str, str] = {}
         for metric in self.metrics:

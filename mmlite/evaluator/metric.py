@@ -97,16 +97,19 @@ class BaseMetric(metaclass=ABCMeta):
     def compute_metrics(self, results: list) -> dict:
         """Reduce the results of the whole dataset (all ranks) into ``{name: value}``."""
 
-    def evaluate(self, size: int) -> dict:
+    def evaluate(self, size: int | None = None) -> dict:
         """Gather results from all ranks, compute on rank 0, return the same dict on every rank.
 
         Args:
             size: the length of the whole dataset; results beyond it (the
-                distributed sampler's padding) are dropped.
+                distributed sampler's padding) are dropped. None keeps every result
+                (MMEngine requires it; its runner tutorial's custom loop omits it).
         """
         from mmlite import dist
 
         name = type(self).__name__
+        if size is None:
+            size = sum(dist.all_gather_object(len(self.results)))
         if self.collect_device == 'cpu':
             collected = dist.collect_results(_to_cpu(self.results), size, 'cpu',
                                              tmpdir=self.collect_dir)

@@ -1,7 +1,6 @@
 """Turn ``dict(type=..., **kwargs)`` configs into objects, with errors that name the culprit."""
 from __future__ import annotations
 
-import copy
 import difflib
 import inspect
 import threading
@@ -170,16 +169,14 @@ def build_model_from_cfg(cfg: dict | list, registry: Registry, default_args: dic
 
 def build_runner_from_cfg(cfg: dict, registry: Registry) -> Any:
     """Build a runner: ``runner_type`` (default ``'Runner'``) picks the class, ``from_cfg`` builds it."""
-    if not isinstance(cfg, dict):
-        raise TypeError(f'a runner config must be a dict, got {type(cfg).__name__}')
-    args = copy.copy(cfg)
-    scope = args.pop('_scope_', None) if hasattr(args, 'pop') else None
-    with registry.switch_scope_and_registry(scope) as scoped:
-        runner_type = args.get('runner_type', 'Runner')
+    if not (hasattr(cfg, 'get') and hasattr(cfg, 'keys')):  # a dict or a Config
+        raise TypeError(f'a runner config must be a dict or a Config, got {type(cfg).__name__}')
+    with registry.switch_scope_and_registry(cfg.get('_scope_')) as scoped:
+        runner_type = cfg.get('runner_type', 'Runner')
         runner_cls = scoped.get(runner_type) if isinstance(runner_type, str) else runner_type
         if runner_cls is None:
             raise scoped.not_found_error(runner_type)
-        return runner_cls.from_cfg(args)
+        return runner_cls.from_cfg(cfg)
 
 
 def build_scheduler_from_cfg(cfg: dict, registry: Registry, default_args: dict | None = None) -> Any:

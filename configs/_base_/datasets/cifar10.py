@@ -1,0 +1,22 @@
+# CIFAR-10 through torchvision; expects data/cifar-10-batches-py (set download=True once to fetch it).
+dataset_type = 'TorchvisionDataset'
+data_root = 'data'
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type=dataset_type, name='CIFAR10', data_root=data_root, split='train'),
+)
+val_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type=dataset_type, name='CIFAR10', data_root=data_root, split='test'),
+)
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_evaluator = val_evaluator
