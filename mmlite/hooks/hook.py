@@ -28,6 +28,11 @@ _GENERIC = {
     **{f'{w}_{m}_iter': f'_{w}_iter' for w in ('before', 'after') for m in ('train', 'val', 'test')},
 }
 
+# MMCV 1.x hooks (the OpenMMLab tutorials' MyHook) define before_epoch/after_epoch/
+# before_iter/after_iter; they run at the train and val points, as MMCV ran them.
+_LEGACY = {f'{w}_{m}_{unit}': f'{w}_{unit}'
+           for w in ('before', 'after') for m in ('train', 'val') for unit in ('epoch', 'iter')}
+
 
 class Hook:
     """Base class of hooks; ``priority`` orders hooks that share a point (lower runs first)."""
@@ -113,17 +118,26 @@ class Hook:
 
     def _before_epoch(self, runner, mode: str = 'train') -> None:
         """Shared by the three ``before_*_epoch`` points."""
+        self._call_legacy('before_epoch', runner, mode)
 
     def _after_epoch(self, runner, mode: str = 'train') -> None:
         """Shared by the three ``after_*_epoch`` points."""
+        self._call_legacy('after_epoch', runner, mode)
 
     def _before_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                      mode: str = 'train') -> None:
         """Shared by the three ``before_*_iter`` points."""
+        self._call_legacy('before_iter', runner, mode)
 
     def _after_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                     outputs: Any = None, mode: str = 'train') -> None:
         """Shared by the three ``after_*_iter`` points."""
+        self._call_legacy('after_iter', runner, mode)
+
+    def _call_legacy(self, name: str, runner, mode: str) -> None:
+        method = getattr(self, name, None) if mode != 'test' else None
+        if method is not None:
+            method(runner)
 
     # ---------------------------------------------------------------- helpers
     def every_n_epochs(self, runner, n: int, start: int = 0) -> bool:
@@ -160,7 +174,10 @@ class Hook:
         if getattr(type(self), point) is not base:
             return True
         generic = _GENERIC.get(point)
-        return generic is not None and getattr(type(self), generic) is not getattr(Hook, generic)
+        if generic is not None and getattr(type(self), generic) is not getattr(Hook, generic):
+            return True
+        legacy = _LEGACY.get(point)
+        return legacy is not None and callable(getattr(type(self), legacy, None))
 
     def get_triggered_stages(self) -> list[str]:
         """The standard points this hook overrides, in loop order (shown in the hooks table)."""
