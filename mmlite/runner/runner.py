@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import os.path as osp
 import time
@@ -25,6 +26,27 @@ from .env import collect_env, set_multi_processing, set_random_seed, set_rng_sta
 from .hook_dispatch import HookDispatch
 from .run_safety import RunSafety, _mark_run_errors, _Preempted
 from .runner_checkpoint import CheckpointMixin
+
+# MMCV 1.x config keys that MMEngine-style runners ignore, and what replaced them.
+_LEGACY_KEYS = {
+    'optimizer': 'optim_wrapper=dict(optimizer=...)',
+    'optimizer_config': 'optim_wrapper=dict(clip_grad=..., accumulative_counts=...)',
+    'lr_config': 'param_scheduler=[...]', 'momentum_config': 'param_scheduler=[...]',
+    'runner': 'train_cfg=dict(by_epoch=True, max_epochs=...)',
+    'checkpoint_config': 'default_hooks.checkpoint', 'log_config': 'default_hooks.logger',
+    'evaluation': 'val_cfg and val_evaluator', 'workflow': 'train_cfg.val_interval',
+    'data': 'train_dataloader, val_dataloader and test_dataloader',
+    'resume_from': 'resume=True with load_from', 'total_epochs': 'train_cfg.max_epochs',
+}
+
+
+def _warn_legacy_keys(cfg) -> None:
+    found = [k for k in _LEGACY_KEYS if k in cfg]
+    if found:
+        hints = '; '.join(f'{k} -> {_LEGACY_KEYS[k]}' for k in found)
+        print_log(f'the config has MMCV 1.x keys that this runner ignores: {hints}', logger='current',
+                  level=logging.WARNING)
+
 
 @RUNNERS.register_module()
 class Runner(HookDispatch, RunSafety, CheckpointMixin):
@@ -120,6 +142,7 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
     def from_cfg(cls, cfg: Config | dict) -> Runner:
         """Build a runner from a whole config (``Config.fromfile(...)``)."""
         cfg = copy.deepcopy(cfg)
+        _warn_legacy_keys(cfg)
         if 'model' not in cfg or 'work_dir' not in cfg:
             missing = [k for k in ('model', 'work_dir') if k not in cfg]
             raise KeyError(f'the config lacks {", ".join(missing)}: a runner needs a model and a work_dir '
@@ -227,11 +250,13 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
         set_multi_processing(**(env_cfg.get('mp_cfg') or {}), distributed=self._distributed)
         if self._distributed and not is_distributed():
             dist_cfg = dict(env_cfg.get('dist_cfg') or {})
-            if dist_cfg.get('backend') == 'nccl' and not torch.cuda.is_available():
-                print_log('dist_cfg.backend is nccl but CUDA is not available: using gloo',
-                          logger='current', level=30)
+            nccl_without_cuda = dist_cfg.get('backend') == 'nccl' and not torch.cuda.is_available()
+            if nccl_without_cuda:
                 dist_cfg['backend'] = 'gloo'
             init_dist(self._launcher, **dist_cfg)
+            if nccl_without_cuda:  # warned once the rank is known, so only rank 0 prints it
+                print_log('env_cfg.dist_cfg.backend is nccl but CUDA is not available: using gloo',
+                          logger='current', level=30)
         self._rank, self._world_size = get_dist_info()
 
     def set_randomness(self, seed: int | None = None, diff_rank_seed: bool = False,
@@ -420,6 +445,11 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
         inner = self.model.module if hasattr(self.model, 'module') else self.model
         if hasattr(inner, 'init_weights'):
             inner.init_weights()
+            if self._distributed:
+                # init_weights ran on every rank after DDP had copied rank 0's weights, and with
+                # diff_rank_seed each rank drew different values: make rank 0's win again.
+                from mmlite.dist import broadcast_module_state
+                broadcast_module_state(inner)
 
     def _maybe_compile(self) -> None:
         """``compile=True`` (or a dict of torch.compile options) compiles the model's forward."""

@@ -137,3 +137,14 @@ def test_autocast_dtype_per_device():
     assert device_utils.autocast_dtype('cpu') is torch.bfloat16
     assert device_utils.autocast_dtype('cuda') is torch.float16
     assert device_utils.autocast_dtype('cpu', 'float16') is torch.float16
+
+
+def test_mmcv_1x_keys_get_a_migration_hint(tmp_path, capsys):
+    cfg = digits_cfg(tmp_path)
+    cfg.lr_config = dict(policy='step', step=[15])
+    cfg.optimizer = dict(type='SGD', lr=0.1)
+    Runner.from_cfg(cfg)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert 'MMCV 1.x keys' in text and 'lr_config -> param_scheduler' in text
+    assert 'optimizer -> optim_wrapper=dict(optimizer=...)' in text
