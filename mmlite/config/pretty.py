@@ -7,6 +7,7 @@ import path, which the registry resolves back to the same object.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import keyword
 import math
@@ -99,6 +100,13 @@ def format_config(cfg: Mapping, use_yapf: bool = True, strict: bool = True) -> s
     text = '\n'.join(lines) + ('\n' if lines else '')
     if not use_yapf or not text:
         return text
+    return _yapf_format(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _yapf_format(text: str) -> str:
+    """yapf takes ~0.1 s per config, and a run prints and saves the same config many times
+    (log, work dir, every checkpoint's meta): format each distinct text once."""
     from yapf.yapflib.yapf_api import FormatCode  # a heavy import, paid only when printing
     formatted, _ = FormatCode(text, style_config=_YAPF_STYLE)
     return formatted

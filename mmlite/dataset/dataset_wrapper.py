@@ -17,6 +17,7 @@ import numpy as np
 from mmlite.registry import DATASETS
 
 from .base_dataset import _warn, force_full_init
+from .sample_seed import fetch_seeded
 
 
 def _build_dataset(dataset: Any, wrapper: str) -> Any:
@@ -59,6 +60,11 @@ class _Wrapper:
             _warn(f'{type(self).__name__} was built with lazy_init=True; call full_init() before '
                   'iterating so every dataloader worker does not load the annotations itself')
             self.full_init()
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        """One batch; in a worker each item is seeded from its place in the epoch, here at the
+        outer level, so repeated inner items draw differently (see sample_seed.py)."""
+        return fetch_seeded(self, indices)
 
     def get_subset_(self, indices: Any) -> None:
         raise _no_subset(type(self).__name__)

@@ -3,7 +3,10 @@
 Both samplers order the dataset with ``torch.randperm`` seeded by ``seed + k`` for pass
 (epoch) ``k``, and rank ``r`` of ``world`` ranks takes positions ``r, r + world, ...``.
 ``skip(n)`` makes the next ``__iter__`` start at this rank's ``n``-th index without
-producing the ones before it, so a resumed run never reads skipped samples.
+producing the ones before it, so a resumed run never reads skipped samples. Both keep the
+seed of the stream they are yielding (``stream_seed``) and the position of the index last
+yielded in it (``position``), which the batches carry to the workers so that augmentation
+survives a resume exactly (see sample_seed.py).
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import torch
 from torch.utils.data import Sampler
 
 from mmlite.registry import DATA_SAMPLERS
+
+from .sample_seed import mix_seed
 
 
 def _rank_and_world() -> tuple[int, int]:
@@ -76,6 +81,8 @@ class DefaultSampler(Sampler):
         self.epoch = 0
         self.round_up = round_up
         self._pending_skip = 0
+        self.stream_seed: int | None = None  # of the epoch being yielded
+        self.position: int | None = None  # in that epoch's order, of the last index yielded
 
     @property
     def num_samples(self) -> int:
@@ -98,7 +105,13 @@ class DefaultSampler(Sampler):
             order = (order * math.ceil(total / len(order)))[:total]
         start = self.rank + self._pending_skip * self.world_size
         self._pending_skip = 0
-        return iter(order[start:total:self.world_size])
+        self.stream_seed = mix_seed(self.seed, self.epoch)
+        return self._positioned(order, start, total)
+
+    def _positioned(self, order: list[int], start: int, stop: int) -> Iterator[int]:
+        for position in range(start, stop, self.world_size):
+            self.position = position
+            yield order[position]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -148,6 +161,8 @@ class InfiniteSampler(Sampler):
         self.size = len(dataset)
         self._pending_skip: int | None = None
         self._stream: Iterator[int] | None = None
+        self.stream_seed: int | None = None
+        self.position: int | None = None  # in the stream over all passes, of the last index yielded
 
     def _rank_stream(self, start: int) -> Iterator[int]:
         """This rank's indices from its ``start``-th one on, forever."""
@@ -156,14 +171,18 @@ class InfiniteSampler(Sampler):
         position = self.rank + start * self.world_size
         while True:
             pass_index, offset = divmod(position, self.size)
-            chunk = _pass_order(self.size, self.seed, pass_index, self.shuffle)[offset::self.world_size]
-            yield from chunk
-            position += len(chunk) * self.world_size
+            order = _pass_order(self.size, self.seed, pass_index, self.shuffle)
+            pass_start = pass_index * self.size
+            for offset in range(offset, self.size, self.world_size):
+                self.position = pass_start + offset
+                yield order[offset]
+            position = self.position + self.world_size
 
     def __iter__(self) -> Iterator[int]:
         if self._stream is None or self._pending_skip is not None:
             self._stream = self._rank_stream(self._pending_skip or 0)
             self._pending_skip = None
+        self.stream_seed = mix_seed(self.seed, -1)  # one stream over every pass
         return self._stream
 
     def __len__(self) -> int:

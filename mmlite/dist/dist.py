@@ -6,7 +6,7 @@ back on the caller's device, so CPU tensors work under nccl and CUDA tensors und
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -155,6 +155,32 @@ def all_reduce_dict(data: dict[str, torch.Tensor], op: str = 'sum',
             data[key] = chunk.reshape(data[key].shape)
 
 
+def _flat_buckets(tensors: list[torch.Tensor], bucket_size_mb: int) -> list[list[torch.Tensor]]:
+    """Tensors grouped by dtype and device, each group cut into runs of at most
+    ``bucket_size_mb`` (one run per group when -1), so one collective serves a whole run."""
+    limit = bucket_size_mb * 1024 * 1024 if bucket_size_mb > 0 else None
+    runs_by_kind: dict[tuple, list[list[torch.Tensor]]] = {}
+    run_bytes: dict[tuple, int] = {}
+    for tensor in tensors:
+        kind = (tensor.dtype, tensor.device)
+        runs = runs_by_kind.setdefault(kind, [[]])
+        size = tensor.numel() * tensor.element_size()
+        if limit is not None and runs[-1] and run_bytes[kind] + size > limit:
+            runs.append([])
+            run_bytes[kind] = 0
+        runs[-1].append(tensor)
+        run_bytes[kind] = run_bytes.get(kind, 0) + size
+    return [run for runs in runs_by_kind.values() for run in runs]
+
+
+def _through_flat(bucket: list[torch.Tensor], collective: Callable[[torch.Tensor], None]) -> None:
+    """Run ``collective`` on the tensors of ``bucket`` concatenated, then copy the result back."""
+    flat = torch.cat([t.reshape(-1) for t in bucket])
+    collective(flat)
+    for tensor, chunk in zip(bucket, flat.split([t.numel() for t in bucket])):
+        tensor.copy_(chunk.view_as(tensor))
+
+
 def all_reduce_params(params: Iterable[torch.Tensor], coalesce: bool = True,
                       bucket_size_mb: int = -1, op: str = 'sum',
                       group: ProcessGroup | None = None) -> None:
@@ -170,24 +196,25 @@ def all_reduce_params(params: Iterable[torch.Tensor], coalesce: bool = True,
         for tensor in params:
             all_reduce(tensor, op, group)
         return
-    limit = bucket_size_mb * 1024 * 1024 if bucket_size_mb > 0 else None
-    buckets: dict[tuple, list[list[torch.Tensor]]] = {}
-    bucket_bytes: dict[tuple, int] = {}
-    for tensor in params:
-        key = (tensor.dtype, tensor.device)
-        runs = buckets.setdefault(key, [[]])
-        size = tensor.numel() * tensor.element_size()
-        if limit is not None and runs[-1] and bucket_bytes[key] + size > limit:
-            runs.append([])
-            bucket_bytes[key] = 0
-        runs[-1].append(tensor)
-        bucket_bytes[key] = bucket_bytes.get(key, 0) + size
-    for runs in buckets.values():
-        for bucket in runs:
-            flat = torch.cat([t.reshape(-1) for t in bucket])
-            all_reduce(flat, op, group)
-            for tensor, chunk in zip(bucket, flat.split([t.numel() for t in bucket])):
-                tensor.copy_(chunk.view_as(tensor))
+    for bucket in _flat_buckets(params, bucket_size_mb):
+        _through_flat(bucket, lambda flat: all_reduce(flat, op, group))
+
+
+def broadcast_module_state(module: torch.nn.Module, src: int = 0,
+                           group: ProcessGroup | None = None) -> None:
+    """Give every rank rank ``src``'s parameters and buffers of ``module``, in flat buckets.
+
+    The runner calls it after ``init_weights``, which runs on every rank after DDP copied rank
+    0's weights and, with ``diff_rank_seed``, draws different values on each. DTensor shards
+    (FSDP2) are left alone: each rank holds its own part of one consistent tensor.
+    """
+    if get_world_size(group) == 1:
+        return
+    tensors = [t.data if isinstance(t, torch.nn.Parameter) else t
+               for t in list(module.parameters()) + list(module.buffers())]
+    plain = [t for t in tensors if type(t) is torch.Tensor]
+    for bucket in _flat_buckets(plain, -1):
+        _through_flat(bucket, lambda flat: broadcast(flat, src, group))
 
 
 def sync_random_seed(group: ProcessGroup | None = None) -> int:

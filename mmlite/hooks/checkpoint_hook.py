@@ -2,7 +2,10 @@
 
 Order of operations keeps a crash harmless: the new checkpoint is written completely (the
 runner writes atomically), then the ``last_checkpoint`` pointer is replaced atomically, and
-only then are superseded files (old rotations, the previous best) deleted.
+only then are superseded files (old rotations, the previous best) deleted. With
+``background_fsync`` (the default) the training loop waits only for the file to be written;
+its fsync, then the pointer, then the deletions follow in that order in a background thread
+(see mmlite/runner/checkpoint_writer.py), and ``after_train`` waits for them.
 """
 from __future__ import annotations
 
@@ -57,6 +60,9 @@ class CheckpointHook(Hook):
             holding only these keys (e.g. ``['meta', 'state_dict']``), named with the first 8
             hex digits of its sha256, ready to share.
         save_begin: the first epoch/iteration counted by ``interval``.
+        background_fsync: make saved files durable (fsync), then move the pointer and delete
+            superseded files, in a background thread, so training does not wait for the disk
+            (an mmlite addition). False does it all before training goes on.
         **kwargs: passed on to ``runner.save_checkpoint``.
     """
 
@@ -74,7 +80,7 @@ class CheckpointHook(Hook):
                  less_keys: str | list[str] | None = None, file_client_args: dict | None = None,
                  filename_tmpl: str | None = None, backend_args: dict | None = None,
                  published_keys: str | list[str] | None = None, save_begin: int = 0,
-                 **kwargs: Any) -> None:
+                 background_fsync: bool = True, **kwargs: Any) -> None:
         check_local_backend('CheckpointHook', file_client_args=file_client_args,
                             backend_args=backend_args)
         if save_begin < 0:
@@ -89,6 +95,7 @@ class CheckpointHook(Hook):
         self.save_last = save_last
         self.args = kwargs
         self.save_begin = save_begin
+        self.background_fsync = background_fsync
         self.filename_tmpl = filename_tmpl or ('epoch_{}.pth' if by_epoch else 'iter_{}.pth')
         if '{}' not in self.filename_tmpl:
             raise ValueError(f'CheckpointHook filename_tmpl needs a "{{}}" for the epoch/iter '
@@ -191,6 +198,8 @@ class CheckpointHook(Hook):
         self._save_best_checkpoint(runner, metrics)
 
     def after_train(self, runner) -> None:
+        from mmlite.runner.checkpoint_writer import wait_for_checkpoint_writes
+        wait_for_checkpoint_writes()  # training is over: every checkpoint is durable now
         if self.published_keys is None or runner.rank != 0:
             return
         if self.save_last and self.last_ckpt is not None:
@@ -214,6 +223,19 @@ class CheckpointHook(Hook):
             meta = dict(epoch=runner.epoch, iter=step)
         self._save_checkpoint_with_step(runner, step, meta)
 
+    def _save(self, runner, filename: str, **kwargs: Any) -> None:
+        """``runner.save_checkpoint`` into out_dir, leaving the fsync to the background if asked."""
+        from mmlite.runner.checkpoint_writer import deferred_writes, wait_for_checkpoint_writes
+        # The previous save is settled (durable, pointer moved) before the next one starts.
+        wait_for_checkpoint_writes()
+        with deferred_writes(self.background_fsync):
+            runner.save_checkpoint(self.out_dir, filename, **kwargs)
+
+    def _then(self, job, what: str) -> None:
+        """Run ``job`` once the checkpoint just saved is durable."""
+        from mmlite.runner.checkpoint_writer import after_pending_writes
+        after_pending_writes(job, what)
+
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
         hub = runner.message_hub
         superseded = None
@@ -227,15 +249,21 @@ class CheckpointHook(Hook):
         self.last_ckpt = osp.join(self.out_dir, filename)
         # Recorded before saving, so the checkpoint itself knows it is the latest.
         hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta,
-                               by_epoch=self.by_epoch, **self.args)
+        self._save(runner, filename, save_optimizer=self.save_optimizer,
+                   save_param_scheduler=self.save_param_scheduler, meta=meta,
+                   by_epoch=self.by_epoch, **self.args)
         if runner.rank != 0:
             return
         from mmlite.runner.checkpoint import write_text_atomic
-        write_text_atomic(osp.join(str(runner.work_dir), 'last_checkpoint'), self.last_ckpt)
-        if superseded is not None and superseded != step:
-            self._remove_file(runner, self._ckpt_path(superseded))
+        pointer, target = osp.join(str(runner.work_dir), 'last_checkpoint'), self.last_ckpt
+        old_path = self._ckpt_path(superseded) if superseded is not None and superseded != step \
+            else None
+
+        def publish() -> None:
+            write_text_atomic(pointer, target)
+            if old_path is not None:
+                self._remove_file(runner, old_path)
+        self._then(publish, f'pointing last_checkpoint at {target}')
 
     def _save_best_checkpoint(self, runner, metrics: dict[str, float]) -> None:
         if self.by_epoch:
@@ -271,14 +299,17 @@ class CheckpointHook(Hook):
             else:
                 self.best_ckpt_path_dict[key] = best_path
             hub.update_info(ckpt_key, best_path)
-            runner.save_checkpoint(self.out_dir, best_name, save_optimizer=False,
-                                   save_param_scheduler=False, meta=meta, by_epoch=False)
+            self._save(runner, best_name, save_optimizer=False, save_param_scheduler=False,
+                       meta=meta, by_epoch=False)
             runner.logger.info(f'The best checkpoint with {score:0.4f} {key} at {cur_time} '
                                f'{cur_type} is saved to {best_name}.')
-            # The previous best goes only now that the new one is on disk.
+            # The previous best goes only once the new one is durable.
             if previous_path and previous_path != best_path and runner.rank == 0:
-                if self._remove_file(runner, previous_path):
-                    runner.logger.info(f'The previous best checkpoint {previous_path} is removed')
+                def remove_previous(previous_path: str = previous_path) -> None:
+                    if self._remove_file(runner, previous_path):
+                        runner.logger.info(f'The previous best checkpoint {previous_path} is '
+                                           'removed')
+                self._then(remove_previous, f'removing the previous best {previous_path}')
 
         # Save the regular checkpoint again so a resume from it knows the new best score/path
         # (it was written before this evaluation).

@@ -48,7 +48,7 @@ class Hook:
         """Before anything runs (after the runner is set up)."""
 
     def after_run(self, runner) -> None:
-        """After everything, also after a failure (for cleanup)."""
+        """After a run finishes (not when a loop raises, as in MMEngine)."""
 
     def before_train(self, runner) -> None:
         """Before the first training epoch/iteration."""

@@ -82,6 +82,7 @@ class LoggerHook(Hook):
         self.keep_local = keep_local
         self.log_metric_by_epoch = log_metric_by_epoch
         self.json_log_path: str | None = None
+        self._epoch_length: int | None = None  # len(train_dataloader), read once per epoch
 
     def before_run(self, runner) -> None:
         if self.out_dir is not None:
@@ -93,12 +94,21 @@ class LoggerHook(Hook):
     # ----------------------------------------------------------------- training
     def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
-        end_of_epoch = self.end_of_epoch(runner.train_dataloader, batch_idx)
+        # Most iterations end here, after three integer tests and no call into the runner.
+        done = batch_idx + 1
+        epoch_length = self._epoch_length
+        if epoch_length is None:
+            epoch_length = self._epoch_length = len(runner.train_dataloader)
+        if (done % self.interval and done != epoch_length
+                and (runner.iter + 1) % self.interval_exp_name):
+            return
+        end_of_epoch = done == epoch_length
+        if end_of_epoch:
+            self._epoch_length = None  # measured again in the next epoch
         if self.every_n_train_iters(runner, self.interval_exp_name) or end_of_epoch:
             runner.logger.info(f'Exp name: {runner.experiment_name}')
         due = self.every_n_inner_iters(batch_idx, self.interval) or (
-            end_of_epoch and (not self.ignore_last
-                              or len(runner.train_dataloader) <= self.interval))
+            end_of_epoch and (not self.ignore_last or epoch_length <= self.interval))
         if not due:
             return
         tag, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, 'train')
@@ -134,6 +144,8 @@ class LoggerHook(Hook):
         tag, log_str = runner.log_processor.get_log_after_epoch(
             runner, len(runner.test_dataloader), 'test', with_non_scalar=True)
         runner.logger.info(log_str)
+        if runner.rank != 0:  # every rank holds the same metrics; one file is enough
+            return
         os.makedirs(runner.log_dir, exist_ok=True)
         with open(osp.join(runner.log_dir, self.json_log_path or 'test_results.json'), 'w') as f:
             json.dump(_plain_for_json(tag), f)

@@ -42,12 +42,19 @@ class ParamSchedulerHook(Hook):
     """
 
     priority = 'LOW'
+    # (runner.param_schedulers, the by-iteration ones among them); a class default, so
+    # subclasses need not call __init__.
+    _iter_schedulers: tuple = (None, ())
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
-        for scheduler in _all_schedulers(runner.param_schedulers):
-            if not scheduler.by_epoch:
-                scheduler.step()
+        source, schedulers = self._iter_schedulers
+        if source is not runner.param_schedulers:
+            # Worked out again only when the runner's schedulers object changes.
+            schedulers = [s for s in _all_schedulers(runner.param_schedulers) if not s.by_epoch]
+            self._iter_schedulers = (runner.param_schedulers, schedulers)
+        for scheduler in schedulers:
+            scheduler.step()
 
     def after_train_epoch(self, runner) -> None:
         for scheduler in _all_schedulers(runner.param_schedulers):

@@ -122,7 +122,7 @@ class ProfilerHook(Hook):
             self._export_chrome_trace(runner)
 
     def after_run(self, runner) -> None:
-        # Training ended (or failed) before the profiled span did: still close the profiler.
+        # Training ended (e.g. early stopping) before the profiled span did: still close it.
         if not self._closed:
             self._export_chrome_trace(runner)
 

@@ -71,17 +71,19 @@ class RuntimeInfoHook(Hook):
             raise TypeError(f'runner.optim_wrapper.get_lr() must return a dict such as '
                             f'{{"lr": [0.01]}}, got {type(lr_dict).__name__}; build the optimizer '
                             f'as an OptimWrapper or OptimWrapperDict')
+        keys = self._train_keys
         for name, lr in lr_dict.items():
             # The first parameter group's value stands for the optimizer, as in MMEngine.
-            hub.update_scalar(self._train_key(name), lr[0])
+            hub.update_scalar(keys.get(name) or self._train_key(name), lr[0])
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
         if outputs is None:
             return
         hub = runner.message_hub
+        keys = self._train_keys
         for key, value in outputs.items():
-            hub.update_scalar(self._train_key(key), value)
+            hub.update_scalar(keys.get(key) or self._train_key(key), value)
 
     def _train_key(self, key: str) -> str:
         prefixed = self._train_keys.get(key)

@@ -102,6 +102,19 @@ def _rank_suffixed(log_file: str, rank: int) -> str:
     return f'{stem}_rank{rank}{ext}'
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is when a record comes, not what it was at creation,
+    so a logger outliving a redirected or closed stream (pytest capture, notebooks) keeps working."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 class MMLogger(logging.Logger, ManagerMixin):
     """A named logger fetched with ``MMLogger.get_instance(name, ...)``.
 
@@ -121,7 +134,7 @@ class MMLogger(logging.Logger, ManagerMixin):
         self.level = level
         rank, world_size = _rank_and_world_size()
 
-        console = logging.StreamHandler(stream=sys.stdout)
+        console = _StdoutHandler()
         console.setFormatter(_LevelFormatter(_stream_wants_colour(sys.stdout), '%m/%d %H:%M:%S'))
         console.setLevel(level if rank == 0 else logging.ERROR)
         console.addFilter(_DuplicateWarningFilter())

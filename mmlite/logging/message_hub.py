@@ -89,10 +89,17 @@ class MessageHub(ManagerMixin):
 
     def update_scalar(self, key: str, value: Any, count: int = 1, resumed: bool = True) -> None:
         """Append ``value`` (number, numpy scalar, or 1-element tensor kept as a tensor) to ``key``."""
-        self._set_resumed(key, resumed)
         buffer = self._log_scalars.get(key)
-        if buffer is None:
-            buffer = self._log_scalars[key] = HistoryBuffer()
+        # Called several times per iteration: a known key with its usual flag skips the checks,
+        # and a plain float (times, learning rates) after no pending tensor is appended here.
+        if buffer is None or self._resumed_keys.get(key) is not resumed:
+            self._set_resumed(key, resumed)
+            if buffer is None:
+                buffer = self._log_scalars[key] = HistoryBuffer()
+        elif type(value) is float and type(count) is int and not buffer._pending:
+            buffer._values.append(value)
+            buffer._counts.append(count)
+            return
         buffer.update(value, count)
 
     def update_scalars(self, log_dict: Mapping[str, Any], resumed: bool = True) -> None:
@@ -110,7 +117,8 @@ class MessageHub(ManagerMixin):
 
     def update_info(self, key: str, value: Any, resumed: bool = True) -> None:
         """Store ``value`` under ``key`` (no copy is made)."""
-        self._set_resumed(key, resumed)
+        if self._resumed_keys.get(key) is not resumed:
+            self._set_resumed(key, resumed)
         self._runtime_info[key] = value
 
     def update_info_dict(self, info_dict: Mapping[str, Any], resumed: bool = True) -> None:

@@ -16,7 +16,8 @@ from .weight_init import (BaseInit, Caffe2XavierInit, ConstantInit, KaimingInit,
                           TruncNormalInit, UniformInit, XavierInit, bias_init_with_prob, caffe2_xavier_init,
                           constant_init, initialize, kaiming_init, normal_init, trunc_normal_init,
                           uniform_init, update_init_info, xavier_init)
-from .wrappers import MMDistributedDataParallel, MMSeparateDistributedDataParallel, is_model_wrapper
+from .wrappers import (MMDistributedDataParallel, MMFullyShard, MMSeparateDistributedDataParallel,
+                       is_model_wrapper)
 
 
 def __getattr__(name: str) -> Any:
@@ -29,7 +30,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     'BaseModule', 'ModuleList', 'ModuleDict', 'Sequential', 'BaseModel', 'BaseDataPreprocessor',
     'ImgDataPreprocessor', 'MMDistributedDataParallel', 'MMSeparateDistributedDataParallel',
-    'MMFullyShardedDataParallel', 'is_model_wrapper', 'revert_sync_batchnorm', 'convert_sync_batchnorm',
+    'MMFullyShardedDataParallel', 'MMFullyShard', 'is_model_wrapper', 'revert_sync_batchnorm', 'convert_sync_batchnorm',
     'stack_batch', 'merge_dict', 'detect_anomalous_params', 'BaseAveragedModel',
     'ExponentialMovingAverage', 'StochasticWeightAverage', 'MomentumAnnealingEMA', 'BaseTTAModel',
     'update_init_info', 'initialize', 'bias_init_with_prob', 'constant_init', 'xavier_init', 'normal_init',

@@ -7,11 +7,10 @@ from abc import ABCMeta
 from collections import defaultdict
 from collections.abc import Iterable
 
-import torch
 from torch import nn
 
 from .utils import log_current
-from .weight_init import PretrainedInit, initialize, update_init_info
+from .weight_init import PretrainedInit, initialize, param_means, update_init_info
 
 
 def _is_pretrained(cfg: dict) -> bool:
@@ -84,8 +83,7 @@ class BaseModule(nn.Module, metaclass=ABCMeta):
         """Share one table (parameter -> how it was initialised) with every submodule."""
         info: defaultdict = defaultdict(dict)
         params = [p for _, p in self.named_parameters()]
-        means = (torch.stack([p.detach().float().mean() for p in params]).cpu().tolist()
-                 if params else [])
+        means = param_means(params)
         for param, mean in zip(params, means):
             info[param]['init_info'] = (f'The value is the same before and after calling `init_weights` '
                                         f'of {type(self).__name__}')

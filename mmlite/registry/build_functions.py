@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,6 +100,40 @@ def _check_arguments(obj_cls: Any, kwargs: dict, registry: Registry, path: str |
                         f'{", ".join(map(repr, missing))}; add them to the config.')
 
 
+def _accepted_arguments(obj_cls: Any) -> list[str]:
+    """Named ``__init__`` arguments along the MRO, as far as ``**kwargs`` passes them on."""
+    names: list[str] = []
+    for klass in inspect.getmro(obj_cls):
+        init = klass.__dict__.get('__init__')
+        if init is None or klass is object:
+            continue
+        try:
+            params = inspect.signature(init).parameters
+        except (TypeError, ValueError):
+            break
+        names += [n for n, p in params.items() if n != 'self' and n not in names
+                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            break
+    return names
+
+
+def _raise_if_unexpected_argument(exc: Exception, obj_cls: Any, args: dict, registry: Registry,
+                                  path: str | None) -> None:
+    """A config key that a ``**kwargs`` chain handed to a base class that does not take it:
+    name the built class, the key, the accepted arguments and the config key path."""
+    found = re.search(r"got an unexpected keyword argument '(\w+)'", str(exc))
+    if not (isinstance(exc, TypeError) and found and found.group(1) in args
+            and inspect.isclass(obj_cls)):
+        return
+    unknown = found.group(1)
+    accepted = _accepted_arguments(obj_cls)
+    close = difflib.get_close_matches(unknown, accepted, n=1)
+    hint = f' Did you mean {close[0]!r}?' if close else ''
+    raise TypeError(f'{obj_cls.__name__} ({_where(registry, path)}) got unexpected argument '
+                    f'{unknown!r}. It accepts: {", ".join(accepted) or "no arguments"}.{hint}') from exc
+
+
 def _annotate(exc: BaseException, note: str) -> None:
     """Add one note (Python 3.11+) saying which build an error escaped from."""
     if getattr(exc, '_mmlite_build_note', False) or not hasattr(exc, 'add_note'):
@@ -151,6 +186,7 @@ def build_from_cfg(cfg: dict, registry: Registry, default_args: dict | None = No
             else:
                 obj = obj_cls(**args)
         except Exception as exc:
+            _raise_if_unexpected_argument(exc, obj_cls, args, scoped, path)
             _annotate(exc, f'raised while building {getattr(obj_cls, "__name__", obj_cls)} '
                            f'({_where(scoped, path)})')
             raise

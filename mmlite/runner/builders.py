@@ -11,15 +11,16 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import BatchSampler, DataLoader
 
+from mmlite.dataset.sample_seed import SeededBatchSampler
 from mmlite.logging import print_log
 from mmlite.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, LOOPS, MODEL_WRAPPERS,
                              PARAM_SCHEDULERS, config_key_path)
 
 
 def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None, diff_rank_seed: bool = False,
-                     key: str = 'dataloader') -> DataLoader:
+                     key: str | None = None) -> DataLoader:
     """A DataLoader from ``dict(dataset=..., sampler=..., batch_size=..., collate_fn=..., ...)``.
 
     ``pin_memory`` defaults to True when CUDA is there and ``persistent_workers`` to True when
@@ -29,6 +30,9 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None, dif
     if isinstance(dataloader, DataLoader):
         return dataloader
     from mmlite.dist import get_dist_info
+    from mmlite.registry.build_functions import current_key_path
+    # Errors name the caller's key (e.g. 'train_dataloader', see BaseLoop) when none is given.
+    key = key or current_key_path(dataloader) or 'dataloader'
     if not isinstance(dataloader, dict):
         raise TypeError(f'{key} must be a DataLoader or a dict config, got {type(dataloader).__name__}')
     cfg = copy.deepcopy(dict(dataloader))
@@ -40,6 +44,9 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None, dif
             dataset = DATASETS.build(dataset_cfg)
         if hasattr(dataset, 'full_init'):
             dataset.full_init()
+    elif isinstance(dataset_cfg, (str, bytes, list, tuple)):  # e.g. an override left as text
+        raise TypeError(f'{key}.dataset must be a config dict or a dataset object, got '
+                        f'{type(dataset_cfg).__name__} {dataset_cfg!r}')
     else:
         dataset = dataset_cfg
 
@@ -92,6 +99,12 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None, dif
                         'pin_memory, persistent_workers, prefetch_factor, timeout besides dataset, '
                         'sampler, batch_sampler and collate_fn') from None
     loader._mmlite_seed = seed
+    if type(loader.batch_sampler) is BatchSampler:
+        # Batches that carry their sampler's seed and positions, for per-sample seeding in
+        # workers (mmlite/dataset/sample_seed.py). Set past DataLoader's guard so that
+        # loader.sampler and loader.batch_size stay what the config says.
+        object.__setattr__(loader, 'batch_sampler', SeededBatchSampler(
+            loader.sampler, loader.batch_size, loader.drop_last))
     return loader
 
 
@@ -152,6 +165,9 @@ def build_param_schedulers(scheduler: Any, optim_wrapper: Any, epoch_length: int
         built = []
         for i, cfg in enumerate(cfgs):
             if not isinstance(cfg, dict):
+                if not callable(getattr(cfg, 'step', None)):
+                    raise TypeError(f'{key}.{i} must be a scheduler config dict (with a type) or a '
+                                    f'built scheduler, got {type(cfg).__name__}: {cfg!r}')
                 built.append(cfg)
                 continue
             with config_key_path(f'{key}.{i}'):
@@ -205,9 +221,12 @@ def wrap_model(model: nn.Module, model_wrapper_cfg: dict | None, distributed: bo
         return model
     cfg = dict(model_wrapper_cfg or dict(type='MMDistributedDataParallel'))
     cfg.setdefault('type', 'MMDistributedDataParallel')
-    if device == 'cuda' and cfg['type'] in ('MMDistributedDataParallel', 'DistributedDataParallel'):
+    wrapper_name = cfg['type'] if isinstance(cfg['type'], str) else getattr(cfg['type'], '__name__', '')
+    is_ddp = wrapper_name in ('MMDistributedDataParallel', 'DistributedDataParallel')
+    if device == 'cuda' and is_ddp:
         cfg.setdefault('device_ids', [torch.cuda.current_device()])
-    if 'DistributedDataParallel' in str(cfg['type']):
-        cfg.setdefault('broadcast_buffers', False)  # SyncBuffersHook syncs them once per epoch
+    if is_ddp and 'broadcast_buffers' not in cfg and 'forward_sync_buffers' not in cfg:
+        from mmlite.model.wrappers.distributed import no_forward_buffer_sync
+        cfg.update(no_forward_buffer_sync())  # SyncBuffersHook syncs them once per epoch
     with config_key_path('model_wrapper_cfg'):
         return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))

@@ -19,11 +19,18 @@ from torch import nn
 
 from mmlite.logging import print_log
 
+from . import checkpoint_writer
+from .checkpoint_writer import deferred_writes, wait_for_checkpoint_writes  # noqa: F401 (re-exported)
+
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size, torch.dtype, torch.device)
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be written or read; the message says which file and why."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint refused because reading it would unpickle arbitrary objects (run code)."""
 
 
 def to_plain(obj: Any) -> Any:
@@ -78,24 +85,38 @@ def get_state_dict(module: nn.Module) -> OrderedDict:
 def save_checkpoint(checkpoint: dict, filename: str) -> str:
     """Write ``checkpoint`` to ``filename`` atomically: a temporary file, fsync, then rename.
 
-    A crash at any moment leaves either the previous file or the complete new one.
+    A crash at any moment leaves either the previous file or the complete new one. Inside
+    ``deferred_writes()`` (CheckpointHook's default) a new file name is renamed into place
+    before its fsync, which a background thread does (see checkpoint_writer.py): the caller
+    waits only for ``torch.save``.
     """
     check_plain(checkpoint)
     filename = os.path.abspath(filename)
     folder = os.path.dirname(filename)
     os.makedirs(folder, exist_ok=True)
+    # Replacing an existing file keeps the fsync-before-rename order: the old one stays whole.
+    defer = checkpoint_writer.deferring() and not os.path.exists(filename)
+    if not defer:
+        checkpoint_writer.wait_for_checkpoint_writes()  # files become durable in save order
     fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(filename)}.', suffix='.tmp', dir=folder)
     try:
         with os.fdopen(fd, 'wb') as f:
             torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
+            if not defer:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, filename)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_dir(folder)
+    if defer:
+        def make_durable() -> None:
+            checkpoint_writer.fsync_path(filename)
+            _fsync_dir(folder)
+        checkpoint_writer.submit(make_durable, f'writing checkpoint {filename}')
+    else:
+        _fsync_dir(folder)
     return filename
 
 
@@ -134,19 +155,26 @@ def _load_checkpoint(filename: str, map_location: Any = 'cpu', weights_only: boo
     try:
         return torch.load(filename, map_location=map_location, weights_only=weights_only)
     except pickle.UnpicklingError as exc:
-        if weights_only and 'weights only' in str(exc).lower():
-            found = re.search(r'GLOBAL ([\w.]+)', str(exc))
-            what = f' (it needs {found.group(1)})' if found else ''
-            raise CheckpointError(
+        # The safe loader names the global a file needs; damaged files fail in other ways.
+        needed = re.search(r'GLOBAL ([\w.]+)', str(exc)) if weights_only else None
+        if needed:
+            raise UnsafeCheckpointError(
                 f'refused to load {filename!r}: it holds Python objects that only full unpickling can '
-                f'rebuild{what}, and unpickling can run any code the file contains. mmlite loads '
-                'checkpoints with torch.load(weights_only=True). If you trust where this file came from, '
-                'opt in with load_checkpoint(..., weights_only=False) or allow_unsafe_checkpoint=True in '
-                'the config.') from None
-        raise CheckpointError(f'checkpoint {filename!r} is corrupt or truncated: {exc}') from None
+                f'rebuild (it needs {needed.group(1)}), and unpickling can run any code the file '
+                'contains. mmlite loads checkpoints with torch.load(weights_only=True). If you trust '
+                'where this file came from, opt in with load_checkpoint(..., weights_only=False) or '
+                'allow_unsafe_checkpoint=True in the config.') from None
+        detail = re.search(r'WeightsUnpickler error:\s*(.+)', str(exc))
+        raise CheckpointError(f'checkpoint {filename!r} is corrupt or truncated (UnpicklingError: '
+                              f'{detail.group(1) if detail else _first_line(exc)})') from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise CheckpointError(f'checkpoint {filename!r} is corrupt or truncated '
-                              f'({type(exc).__name__}: {str(exc).splitlines()[0]})') from None
+                              f'({type(exc).__name__}: {_first_line(exc)})') from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else 'no details'
 
 
 def _revise(state_dict: dict, revise_keys: Iterable[tuple[str, str]]) -> OrderedDict:
@@ -165,17 +193,18 @@ def load_state_dict(module: nn.Module, state_dict: dict, strict: bool = False,
     if is_model_wrapper(module):
         module = module.module
     own = module.state_dict()
-    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-                  for k, v in state_dict.items()
-                  if k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape]
-    compatible = OrderedDict((k, v) for k, v in state_dict.items()
-                             if not (k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape))
+    wrong_shape = {k for k, v in state_dict.items()
+                   if k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape}
+    mismatched = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}'
+                  for k in state_dict if k in wrong_shape]
+    compatible = OrderedDict((k, v) for k, v in state_dict.items() if k not in wrong_shape)
     result = module.load_state_dict(compatible, strict=False)
+    missing = [k for k in result.missing_keys if k not in wrong_shape]  # listed as mismatched
     problems = []
     if result.unexpected_keys:
         problems.append('unexpected keys in the checkpoint: ' + ', '.join(result.unexpected_keys))
-    if result.missing_keys:
-        problems.append('keys the checkpoint lacks: ' + ', '.join(result.missing_keys))
+    if missing:
+        problems.append('keys the checkpoint lacks: ' + ', '.join(missing))
     if mismatched:
         problems.append('shape mismatch: ' + '; '.join(mismatched))
     if not problems:
@@ -200,6 +229,7 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu', 
 
 def find_latest_checkpoint(work_dir: str) -> str | None:
     """The checkpoint ``work_dir/last_checkpoint`` points to, or None."""
+    checkpoint_writer.wait_for_checkpoint_writes()  # the pointer moves once a save is durable
     pointer = os.path.join(work_dir, 'last_checkpoint')
     if not os.path.exists(pointer):
         return None

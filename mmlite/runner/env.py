@@ -1,6 +1,7 @@
 """The process environment a run needs: seeds, RNG snapshots, multiprocessing, and a report."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import random
@@ -102,10 +103,11 @@ def collect_env() -> OrderedDict:
     env['MPS available'] = bool(getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available())
     env['CPU threads'] = torch.get_num_threads()
     env['PyTorch'] = torch.__version__
+    # The installed version, without importing torchvision (which costs seconds: it loads torch._dynamo).
+    vision = sys.modules.get('torchvision')
     try:
-        import torchvision
-        env['TorchVision'] = torchvision.__version__
-    except ImportError:
+        env['TorchVision'] = vision.__version__ if vision is not None else importlib.metadata.version('torchvision')
+    except importlib.metadata.PackageNotFoundError:
         pass
     env['NumPy'] = np.__version__
     env['mmlite'] = __version__

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mmlite.hooks import Hook
+from mmlite.hooks.progress_hook import progress_bar_wanted
 from mmlite.registry import HOOKS, config_key_path
 
 from .priority import get_priority
@@ -23,6 +24,8 @@ _DEFAULT_HOOKS = dict(
     logger=dict(type='LoggerHook'),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
+    # mmlite's addition: a NaN/inf loss stops training (None turns it off; see the hook).
+    check_invalid_loss=dict(type='CheckInvalidLossHook'),
 )
 # Keyword arguments the loops pass; a custom point's method that starts with one of these
 # takes no runner argument (the form MMEngine's tutorial shows for custom points).
@@ -76,8 +79,11 @@ class HookDispatch:
         self._callers.clear()
 
     def register_default_hooks(self, hooks: dict | None = None) -> None:
-        """MMEngine's six default hooks; ``hooks`` replaces entries by name (None removes one)."""
+        """MMEngine's six default hooks (plus ``progress_bar`` on a terminal); ``hooks`` replaces
+        entries by name (None removes one)."""
         merged = dict(_DEFAULT_HOOKS)
+        if progress_bar_wanted(self):
+            merged['progress_bar'] = dict(type='ProgressBarHook')
         for name, hook in (hooks or {}).items():
             merged[name] = hook
         for hook in merged.values():

@@ -259,7 +259,11 @@ class LogProcessor:
 
     @staticmethod
     def _get_cur_loop(runner, mode: str):
-        return {'train': runner.train_loop, 'val': runner.val_loop, 'test': runner.test_loop}[mode]
+        # Only the loop asked for: the loop properties build on access, and a test run must not
+        # build the training data.
+        if mode not in ('train', 'val', 'test'):
+            raise ValueError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
+        return getattr(runner, f'{mode}_loop')
 
     @staticmethod
     def _get_max_memory(runner) -> int | None:

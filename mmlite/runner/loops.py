@@ -7,6 +7,8 @@ increases right after ``after_train_iter``; ``runner.epoch`` likewise after ``af
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -16,6 +18,22 @@ from mmlite.registry import LOOPS
 
 from .amp import autocast
 from .base_loop import BaseLoop, InfiniteDataloaderIterator, check_not_empty, reseed_loader, skip_batches
+from .checkpoint_writer import wait_for_checkpoint_writes
+
+
+@contextmanager
+def _checkpoints_settled_on_error() -> Iterator[None]:
+    """If training fails, let checkpoints still being fsynced in the background land (and
+    last_checkpoint move) before the error leaves the loop, so whoever handles it sees the disk
+    as it will stay."""
+    try:
+        yield
+    except BaseException as error:
+        try:
+            wait_for_checkpoint_writes()
+        except Exception as write_error:  # noqa: BLE001 -- reported on the error in flight
+            error.add_note(f'also, a checkpoint write failed: {write_error}')
+        raise
 
 
 def _dynamic_intervals(start_interval: int, dynamic_intervals: list[tuple[int, int]] | None):
@@ -96,13 +114,14 @@ class EpochBasedTrainLoop(_TrainLoopMixin, BaseLoop):
 
     def run(self) -> torch.nn.Module:
         runner = self.runner
-        runner.call_hook('before_train')
-        while self._epoch < self._max_epochs and not self.stop_training:
-            self.run_epoch()
-            self._decide_current_val_interval(self._epoch)
-            if self._should_validate(self._epoch, self._max_epochs):
-                runner.val_loop.run()
-        runner.call_hook('after_train')
+        with _checkpoints_settled_on_error():
+            runner.call_hook('before_train')
+            while self._epoch < self._max_epochs and not self.stop_training:
+                self.run_epoch()
+                self._decide_current_val_interval(self._epoch)
+                if self._should_validate(self._epoch, self._max_epochs):
+                    runner.val_loop.run()
+            runner.call_hook('after_train')
         return runner.model
 
     def run_epoch(self) -> None:
@@ -141,19 +160,21 @@ class IterBasedTrainLoop(_TrainLoopMixin, BaseLoop):
 
     def run(self) -> torch.nn.Module:
         runner = self.runner
-        runner.call_hook('before_train')
-        runner.call_hook('before_train_epoch')
-        self.dataloader_iterator = InfiniteDataloaderIterator(self.dataloader, start_batch=self._iter)
-        runner.model.train()
-        while self._iter < self._max_iters and not self.stop_training:
-            data_batch = next(self.dataloader_iterator)
-            self.run_iter(self._iter, data_batch)
-            self._decide_current_val_interval(self._iter)
-            if self._should_validate(self._iter, self._max_iters):
-                runner.val_loop.run()
-                runner.model.train()
-        runner.call_hook('after_train_epoch')
-        runner.call_hook('after_train')
+        with _checkpoints_settled_on_error():
+            runner.call_hook('before_train')
+            runner.call_hook('before_train_epoch')
+            self.dataloader_iterator = InfiniteDataloaderIterator(self.dataloader,
+                                                                  start_batch=self._iter)
+            runner.model.train()
+            while self._iter < self._max_iters and not self.stop_training:
+                data_batch = next(self.dataloader_iterator)
+                self.run_iter(self._iter, data_batch)
+                self._decide_current_val_interval(self._iter)
+                if self._should_validate(self._iter, self._max_iters):
+                    runner.val_loop.run()
+                    runner.model.train()
+            runner.call_hook('after_train_epoch')
+            runner.call_hook('after_train')
         return runner.model
 
 

@@ -33,11 +33,16 @@ class _Preempted(Exception):
 
 @contextmanager
 def _mark_run_errors():
-    """Tag errors raised while a loop runs: the command line keeps their traceback."""
+    """Tag errors raised while a loop runs: the command line keeps their traceback.
+
+    Errors whose class sets ``mmlite_clear_error`` (e.g. a non-finite loss) explain themselves
+    and stay one line.
+    """
     try:
         yield
     except Exception as exc:
-        exc._mmlite_during_run = True
+        if not getattr(exc, 'mmlite_clear_error', False):
+            exc._mmlite_during_run = True
         raise
 
 

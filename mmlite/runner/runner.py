@@ -21,7 +21,7 @@ from mmlite.utils.device import get_device
 from mmlite.utils.progress import is_interactive, track_progress
 
 from . import builders
-from .base_loop import BaseLoop
+from .base_loop import BaseLoop, release_workers
 from .env import collect_env, set_multi_processing, set_random_seed, set_rng_state
 from .hook_dispatch import HookDispatch
 from .run_safety import RunSafety, _mark_run_errors, _Preempted
@@ -119,6 +119,8 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
             self.visualizer.add_config(self.cfg)
         self.log_processor = self.build_log_processor(args['log_processor'])
         self.model = self.build_model(args['model'], args['data_preprocessor'])
+        if self.cfg.get('channels_last', False):  # before DDP wraps it, as PyTorch advises
+            self._use_channels_last()
         self.model = self.wrap_model(self.cfg.get('model_wrapper_cfg'), self.model)
         inner = self.model.module if hasattr(self.model, 'module') else self.model
         self._model_name = type(inner).__name__
@@ -269,6 +271,11 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
     def _init_names(self, experiment_name: str | None) -> None:
         from mmlite.dist import broadcast_object_list
         stamp = [time.strftime('%Y%m%d_%H%M%S', time.localtime())]
+        # A run started in the same second keeps its log folder to itself.
+        base, suffix = stamp[0], 0
+        while self._rank == 0 and osp.exists(osp.join(self._work_dir, stamp[0])):
+            suffix += 1
+            stamp[0] = f'{base}_{suffix}'
         broadcast_object_list(stamp)  # every rank names its files after rank 0's start time
         self._timestamp = stamp[0]
         if experiment_name is not None:
@@ -278,6 +285,13 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
             self._experiment_name = f'{base}_{self._timestamp}'
         else:
             self._experiment_name = self._timestamp
+        # The logger, message hub, visualizer and default scope are looked up by this name: a
+        # second runner made in the same second in this process (another work_dir) needs its own.
+        name, count = self._experiment_name, 0
+        while any(kind.check_instance_created(self._experiment_name)
+                  for kind in (MMLogger, MessageHub, DefaultScope)):
+            count += 1
+            self._experiment_name = f'{name}_{count}'
 
     def _log_env(self) -> None:
         env = '\n'.join(f'    {k}: {v}' for k, v in collect_env().items())
@@ -405,6 +419,8 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
                 model = loop.run()
             except _Preempted:
                 self._stop_preempted()
+            finally:
+                release_workers(loop, self._val_loop)
         self.call_hook('after_run')
         return model
 
@@ -426,7 +442,10 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
             self._load_for_evaluation()
             self.dump_config()
         with _mark_run_errors():
-            metrics = loop.run()
+            try:
+                metrics = loop.run()
+            finally:
+                release_workers(loop)
         self.call_hook('after_run')
         return metrics
 
@@ -450,6 +469,14 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
                 # diff_rank_seed each rank drew different values: make rank 0's win again.
                 from mmlite.dist import broadcast_module_state
                 broadcast_module_state(inner)
+
+    def _use_channels_last(self) -> None:
+        """``channels_last=True``: 4-D weights and the preprocessed images in channels-last layout."""
+        from mmlite.model.base_model.data_preprocessor import use_channels_last
+        if use_channels_last(self.model) == 0:
+            self.logger.warning('channels_last=True converted the weights, but the model has no '
+                                'BaseDataPreprocessor to convert its images: convert them in forward')
+        self.logger.info('model and input images use the channels_last memory format')
 
     def _maybe_compile(self) -> None:
         """``compile=True`` (or a dict of torch.compile options) compiles the model's forward."""

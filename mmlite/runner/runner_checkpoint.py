@@ -8,7 +8,8 @@ from __future__ import annotations
 import os.path as osp
 from typing import Any
 
-from .checkpoint import CheckpointError, _load_checkpoint, _revise, load_state_dict, resume_candidates
+from .checkpoint import (CheckpointError, UnsafeCheckpointError, _load_checkpoint, _revise,
+                         load_state_dict, resume_candidates)
 from .checkpoint import save_checkpoint as write_checkpoint
 from .env import set_rng_state
 from .training_state import collect_training_state, restore_training_state
@@ -82,13 +83,22 @@ class CheckpointMixin:
             return None
         if self._load_from is not None:
             return self._load_from, _load_checkpoint(self._load_from, 'cpu', self._weights_only())
+        unreadable = []
         for path in resume_candidates(self._work_dir):
             try:
                 return path, _load_checkpoint(path, 'cpu', self._weights_only())
+            except UnsafeCheckpointError:
+                raise  # not damaged: the user must decide whether to trust it
             except CheckpointError as exc:
                 self.logger.warning(f'{exc}; trying the previous checkpoint')
+                unreadable.append(path)
             except FileNotFoundError:
                 self.logger.warning(f'last_checkpoint points to {path}, which is gone; trying the previous')
+        if unreadable:
+            raise CheckpointError(
+                f'resume=True found no readable checkpoint in {self._work_dir}: '
+                f'{", ".join(unreadable)} are corrupt or truncated. Resume from another file with '
+                '--resume PATH (load_from=PATH, resume=True), or move them away to start from scratch.')
         self.logger.info(f'resume=True but {self._work_dir} has no checkpoint yet: starting from scratch')
         return None
 

@@ -114,3 +114,47 @@ def test_infer_launcher_reads_the_environment(monkeypatch):
     assert dist.infer_launcher() == 'slurm'
     monkeypatch.setenv('WORLD_SIZE', '2')
     assert dist.infer_launcher() == 'pytorch'
+
+
+def test_broadcast_module_state_keeps_the_module_alone():
+    layer = torch.nn.BatchNorm1d(3)
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    dist.broadcast_module_state(layer)
+    assert all(torch.equal(before[k], v) for k, v in layer.state_dict().items())
+
+
+def test_flat_buckets_group_by_dtype_and_respect_the_size_limit():
+    from mmlite.dist.dist import _flat_buckets, _through_flat
+    floats = [torch.zeros(128 * 1024) for _ in range(3)]  # 0.5 MB each
+    ints = [torch.zeros(4, dtype=torch.int64)]
+    assert [len(b) for b in _flat_buckets(floats + ints, -1)] == [3, 1]
+    assert [len(b) for b in _flat_buckets(floats + ints, 1)] == [2, 1, 1]
+    bucket = [torch.ones(2), torch.ones(3, 1)]
+    _through_flat(bucket, lambda flat: flat.mul_(torch.arange(5.0)))
+    assert bucket[0].tolist() == [0.0, 1.0] and bucket[1].tolist() == [[2.0], [3.0], [4.0]]
+
+
+def test_full_state_hooks_ignore_unsharded_models():
+    from mmlite.dist.full_state import attach_optimizer_hooks, has_dtensors
+    layer = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    assert not has_dtensors(layer.parameters())
+    assert attach_optimizer_hooks(optimizer) is False
+    assert not optimizer._optimizer_state_dict_post_hooks
+
+
+def test_fully_shard_wrapper_needs_a_process_group():
+    from mmlite.model.wrappers import MMFullyShard
+    with pytest.raises(RuntimeError, match="torchrun and launcher='pytorch'"):
+        MMFullyShard(torch.nn.Linear(2, 2))
+
+
+def test_ddp_buffer_sync_keyword_matches_this_torch():
+    import inspect
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    from mmlite.model.wrappers.distributed import no_forward_buffer_sync
+    (key, value), = no_forward_buffer_sync().items()
+    assert value is False
+    assert key in inspect.signature(DistributedDataParallel.__init__).parameters

@@ -10,6 +10,8 @@ PRIORITIES = {
     'LoggerHook': 'BELOW_NORMAL', 'ParamSchedulerHook': 'LOW', 'CheckpointHook': 'VERY_LOW',
     'EMAHook': 'NORMAL', 'EarlyStoppingHook': 'LOWEST', 'EmptyCacheHook': 'NORMAL',
     'SyncBuffersHook': 'NORMAL', 'ProfilerHook': 'VERY_LOW',
+    'CheckInvalidLossHook': 'NORMAL',
+    'ProgressBarHook': 'VERY_LOW',  # mmlite's; after LoggerHook, whose reduced losses it shows
 }
 
 STAGES = {
@@ -32,6 +34,8 @@ STAGES = {
     'EmptyCacheHook': ['after_train_epoch', 'after_val_epoch', 'after_test_epoch'],
     'SyncBuffersHook': ['after_train_epoch', 'before_val_epoch'],
     'ProfilerHook': ['before_run', 'after_train_iter', 'after_train_epoch', 'after_run'],
+    'CheckInvalidLossHook': ['before_train', 'after_train_iter', 'before_save_checkpoint',
+                             'after_train'],
 }
 
 ARGS = {'EarlyStoppingHook': dict(monitor='accuracy')}

@@ -84,7 +84,9 @@ def test_state_dict_is_plain_progress_only_and_round_trips(tmp_path):
         cosine.step()
     for scheduler in (warmup, cosine):
         state = scheduler.state_dict()
-        assert set(state) == {'last_step', '_global_step', 'base_values', '_last_value'}
+        # closed_form_value only detects a changed config on resume (see _catch_up)
+        assert set(state) - {'closed_form_value'} == {'last_step', '_global_step', 'base_values',
+                                                      '_last_value'}
     path = tmp_path / 'ckpt.pth'
     torch.save(dict(optimizer=optimizer.state_dict(), schedulers=[warmup.state_dict(),
                                                                   cosine.state_dict()]), path)

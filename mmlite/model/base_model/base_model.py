@@ -81,25 +81,29 @@ class BaseModel(BaseModule):
         if not isinstance(losses, dict):
             raise TypeError(f'{type(self).__name__}.forward(mode="loss") must return a dict of losses, '
                             f'got {type(losses).__name__}')
-        values: list[tuple[str, torch.Tensor]] = []
+        # One pass: every entry reduced and logged, the 'loss' ones summed as they come.
+        log_vars: OrderedDict = OrderedDict(loss=None)  # 'loss' (the total) is the first key
+        loss = None
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                values.append((name, value.mean()))
+                # A 0-d loss is its own mean: skipping .mean() saves an op and an autograd node.
+                if value.dim():
+                    value = value.mean()
             elif (isinstance(value, (list, tuple)) and value
                   and all(isinstance(item, torch.Tensor) for item in value)):
-                values.append((name, sum(item.mean() for item in value)))
+                value = sum(item.mean() for item in value)
             else:
                 raise TypeError(f'loss entry {name!r} returned by {type(self).__name__}.forward(mode="loss") '
                                 f'must be a tensor or a list of tensors, got {type(value).__name__}')
-        summed = [value for name, value in values if 'loss' in name]
-        if not summed:
+            log_vars[name] = value
+            if 'loss' in name:
+                loss = value if loss is None else loss + value
+        if loss is None:
             raise ValueError(f'{type(self).__name__}.forward(mode="loss") returned no key containing "loss" '
                              f'(keys: {list(losses)}); name at least one entry e.g. "loss_cls"')
-        loss = summed[0]
-        for value in summed[1:]:
-            loss = loss + value
-        log_vars = OrderedDict([('loss', loss.detach())])
-        log_vars.update((name, value.detach()) for name, value in values)
+        detached = loss.detach()
+        for name, value in log_vars.items():
+            log_vars[name] = detached if value is loss or value is None else value.detach()
         return loss, log_vars
 
     @abstractmethod

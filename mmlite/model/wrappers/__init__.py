@@ -4,6 +4,7 @@ from typing import Any
 from mmlite.registry import MODEL_WRAPPERS
 
 from .distributed import MMDistributedDataParallel
+from .fully_shard import MMFullyShard
 from .seperate_distributed import MMSeparateDistributedDataParallel
 from .utils import is_model_wrapper
 
@@ -25,4 +26,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ['MMDistributedDataParallel', 'MMSeparateDistributedDataParallel', 'MMFullyShardedDataParallel',
-           'is_model_wrapper']
+           'MMFullyShard', 'is_model_wrapper']

@@ -1,6 +1,7 @@
 """MMDistributedDataParallel: torch DDP that speaks the train_step/val_step/test_step contract."""
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -14,6 +15,15 @@ from ..utils import detect_anomalous_params
 
 MODEL_WRAPPERS.register_module(module=DistributedDataParallel)
 MODEL_WRAPPERS.register_module(module=DataParallel)
+
+
+def no_forward_buffer_sync() -> dict[str, bool]:
+    """DDP's keyword to skip the buffer broadcast before every forward (SyncBuffersHook syncs
+    them per epoch instead). torch 2.14 renamed ``broadcast_buffers=False`` (deprecated, and it
+    also skipped the sync at construction) to ``forward_sync_buffers=False``."""
+    if 'forward_sync_buffers' in inspect.signature(DistributedDataParallel.__init__).parameters:
+        return {'forward_sync_buffers': False}
+    return {'broadcast_buffers': False}
 
 
 def _on_cpu(module: nn.Module) -> bool:

@@ -52,6 +52,13 @@ def _wrap_policy(policy: Any) -> Any:
     return partial(func, **policy)
 
 
+def _accelerator_available() -> bool:
+    accelerator = getattr(torch, 'accelerator', None)
+    if accelerator is not None and hasattr(accelerator, 'is_available'):
+        return accelerator.is_available()
+    return torch.cuda.is_available()
+
+
 @MODEL_WRAPPERS.register_module(force=True)  # replaces the lazy stub registered by the package
 class MMFullyShardedDataParallel(FullyShardedDataParallel):
     """FSDP taking config-friendly arguments (strings, dicts) and running the step contract.
@@ -59,6 +66,7 @@ class MMFullyShardedDataParallel(FullyShardedDataParallel):
     ``sharding_strategy``/``backward_prefetch`` may be enum names, ``cpu_offload`` a bool or dict,
     ``mixed_precision`` a dict of dtype names, ``auto_wrap_policy`` a dict naming a function.
     Unlike DDP, validation also runs through the wrapper: the parameters are sharded.
+    torch's FSDP1 needs an accelerator; on CPU-only machines use :class:`MMFullyShard` (FSDP2).
     """
 
     def __init__(self, module: nn.Module, sharding_strategy: Any = None, cpu_offload: Any = None,
@@ -72,13 +80,21 @@ class MMFullyShardedDataParallel(FullyShardedDataParallel):
             mixed_precision = MixedPrecision(**{
                 key: (_dtype(value, key) if key.endswith('dtype') else value)
                 for key, value in mixed_precision.items()})
-        super().__init__(
-            module=module,
-            sharding_strategy=_enum(ShardingStrategy, sharding_strategy, 'sharding_strategy'),
-            cpu_offload=cpu_offload,
-            auto_wrap_policy=_wrap_policy(auto_wrap_policy),
-            backward_prefetch=_enum(BackwardPrefetch, backward_prefetch, 'backward_prefetch'),
-            mixed_precision=mixed_precision, use_orig_params=use_orig_params, **kwargs)
+        try:
+            super().__init__(
+                module=module,
+                sharding_strategy=_enum(ShardingStrategy, sharding_strategy, 'sharding_strategy'),
+                cpu_offload=cpu_offload,
+                auto_wrap_policy=_wrap_policy(auto_wrap_policy),
+                backward_prefetch=_enum(BackwardPrefetch, backward_prefetch, 'backward_prefetch'),
+                mixed_precision=mixed_precision, use_orig_params=use_orig_params, **kwargs)
+        except RuntimeError as exc:
+            if _accelerator_available():
+                raise
+            raise RuntimeError(f"MMFullyShardedDataParallel is torch's FSDP1, which needs a GPU (or "
+                               f'another accelerator) and refused this machine: {exc} For CPU '
+                               f"training use FSDP2: model_wrapper_cfg=dict(type='MMFullyShard', "
+                               f'...)') from exc
 
     def train_step(self, data: Any, optim_wrapper: Any) -> dict[str, torch.Tensor]:
         with optim_wrapper.optim_context(self):

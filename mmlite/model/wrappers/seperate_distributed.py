@@ -14,7 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from mmlite.registry import MODEL_WRAPPERS
 
-from .distributed import MMDistributedDataParallel
+from .distributed import MMDistributedDataParallel, no_forward_buffer_sync
 
 
 @MODEL_WRAPPERS.register_module()
@@ -26,20 +26,24 @@ class MMSeparateDistributedDataParallel(DistributedDataParallel):
 
     Args:
         module: the model whose children get wrapped.
-        broadcast_buffers, find_unused_parameters, **kwargs: passed to each child's DDP.
+        broadcast_buffers, find_unused_parameters, **kwargs: passed to each child's DDP; by
+            default buffers are not synced before every forward (see ``no_forward_buffer_sync``).
     """
 
-    def __init__(self, module: nn.Module, broadcast_buffers: bool = False,
+    def __init__(self, module: nn.Module, broadcast_buffers: bool | None = None,
                  find_unused_parameters: bool = False, **kwargs: Any) -> None:
         # Deliberately skip DDP.__init__: this object holds DDPs, it is not one.
         nn.Module.__init__(self)
         self.module = module
+        if broadcast_buffers is not None:
+            kwargs['broadcast_buffers'] = broadcast_buffers
+        elif 'forward_sync_buffers' not in kwargs:
+            kwargs.update(no_forward_buffer_sync())  # MMEngine's default: no per-forward sync
         for name, child in list(module._modules.items()):
             if child is None or not any(p.requires_grad for p in child.parameters()):
                 continue
             module._modules[name] = MMDistributedDataParallel(
-                module=child, broadcast_buffers=broadcast_buffers,
-                find_unused_parameters=find_unused_parameters, **kwargs)
+                module=child, find_unused_parameters=find_unused_parameters, **kwargs)
 
     def train_step(self, data: Any, optim_wrapper: Any) -> Any:
         return self.module.train_step(data, optim_wrapper)

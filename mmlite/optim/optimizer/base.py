@@ -17,6 +17,9 @@ class BaseOptimWrapper(metaclass=ABCMeta):
             raise TypeError(f'{type(self).__name__} wraps a torch.optim.Optimizer (something with '
                             f'param_groups), got {type(optimizer).__name__}')
         self.optimizer = optimizer
+        # FSDP2-sharded parameters: state_dict() gathers whole tensors for checkpoints.
+        from mmlite.dist.full_state import attach_optimizer_hooks
+        attach_optimizer_hooks(optimizer)
 
     @abstractmethod
     def update_params(self, *args: Any, **kwargs: Any) -> None:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -15,6 +14,7 @@ from mmlite.registry import OPTIM_WRAPPERS
 
 from .base import BaseOptimWrapper
 
+_NO_CONTEXT = nullcontext()  # reusable: nullcontext keeps no state between uses
 _CLIP_FUNCS = {
     'norm': (torch.nn.utils.clip_grad_norm_, 'grad_norm'),
     'value': (torch.nn.utils.clip_grad_value_, 'grad_value'),
@@ -38,6 +38,9 @@ class OptimWrapper(BaseOptimWrapper):
             arguments) or ``dict(type='value', clip_value=..)`` (``clip_grad_value_``). The
             total norm goes to the current MessageHub as ``train/grad_norm``, kept a tensor so
             recording it costs no host-device sync.
+        skip_nonfinite_loss: a NaN or infinite loss is not back-propagated (and a window it
+            ends does not step); its count is appended to ``skipped_counts``. Checking costs one
+            host-device sync per call on a GPU. ``CheckInvalidLossHook(action='skip')`` sets it.
 
     Example::
 
@@ -48,8 +51,10 @@ class OptimWrapper(BaseOptimWrapper):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, accumulative_counts: int = 1,
-                 clip_grad: dict | None = None) -> None:
+                 clip_grad: dict | None = None, skip_nonfinite_loss: bool = False) -> None:
         super().__init__(optimizer)
+        self.skip_nonfinite_loss = skip_nonfinite_loss
+        self.skipped_counts: list[int] = []
         if not isinstance(accumulative_counts, int) or accumulative_counts < 1:
             raise ValueError(f'accumulative_counts must be a positive int, got {accumulative_counts!r}')
         self._accumulative_counts = accumulative_counts
@@ -86,6 +91,12 @@ class OptimWrapper(BaseOptimWrapper):
     def update_params(self, loss: torch.Tensor, step_kwargs: dict | None = None,
                       zero_kwargs: dict | None = None) -> None:
         """Backward ``loss`` (scaled for accumulation); step and zero grads when a window ends."""
+        if self.skip_nonfinite_loss and not torch.isfinite(loss).all():
+            self._inner_count += 1  # still counted, so accumulation windows stay aligned
+            self.skipped_counts.append(self._inner_count)
+            if self.should_update():
+                self.zero_grad()
+            return
         loss = self.scale_loss(loss)
         self.backward(loss)
         if self.should_update():
@@ -174,15 +185,16 @@ class OptimWrapper(BaseOptimWrapper):
         """Backward calls in the whole run, or -1 when not told."""
         return self._max_counts
 
-    @contextmanager
-    def optim_context(self, model: nn.Module) -> Iterator[None]:
+    def optim_context(self, model: nn.Module) -> AbstractContextManager:
         """Enter around the forward pass: skips DDP's gradient all-reduce (``model.no_sync()``)
-        inside an accumulation window, where only the last backward needs it."""
+        inside an accumulation window, where only the last backward needs it.
+
+        A plain method returning a context manager (a shared no-op one when there is nothing
+        to do), not a generator: entering it costs a tenth as much, every iteration.
+        """
         if not self.should_sync() and hasattr(model, 'no_sync'):
-            with model.no_sync():
-                yield
-        else:
-            yield
+            return model.no_sync()
+        return _NO_CONTEXT
 
     def __repr__(self) -> str:
         return (f'Type: {type(self).__name__}\n_accumulative_counts: {self._accumulative_counts}\n'

@@ -126,11 +126,18 @@ class _ParamScheduler:
 
     # ------------------------------------------------------------- checkpoint
     def state_dict(self) -> dict:
-        """Progress only, in plain Python values (see the class docstring)."""
+        """Progress only, in plain Python values (see the class docstring).
+
+        ``closed_form_value`` (this schedule's own value at ``last_step``) is no configuration
+        to restore: it lets a resumed run see that its config changed the schedule.
+        """
         state = {}
         for key in self._progress_keys:
             value = getattr(self, key)
             state[key] = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+        closed = self._get_closed_form_value() if self.last_step >= 0 else None
+        if closed is not None:
+            state['closed_form_value'] = [_plain(v) for v in closed]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -142,14 +149,17 @@ class _ParamScheduler:
                            f'state holds {list(self._progress_keys)}')
         for key in self._progress_keys:
             setattr(self, key, copy.deepcopy(state_dict[key]))
-        self._catch_up()
+        self._catch_up(state_dict.get('closed_form_value'))
 
-    def _catch_up(self) -> None:
-        """Jump to the closed form if the current range holds a step the scheduler skipped."""
+    def _catch_up(self, saved_closed_form: list | None = None) -> None:
+        """Jump to the closed form if the current range holds a step the scheduler skipped, or
+        if the config changed the schedule under the current step (its closed form there no
+        longer matches ``saved_closed_form``): later steps are relative to the current value."""
         if not self.begin <= self._global_step < self.end:
             return
         expected = self._global_step - self.begin
-        if self.last_step == expected:
+        if self.last_step == expected and (saved_closed_form is None or self.last_step < 0
+                                           or self._get_closed_form_value() in (None, saved_closed_form)):
             return
         previous = self.last_step
         self.last_step = expected

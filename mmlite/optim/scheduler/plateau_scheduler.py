@@ -122,5 +122,5 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         return [max(group[self.param_name] * self.factor, floor)
                 for group, floor in zip(self.optimizer.param_groups, self.min_values)]
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, saved_closed_form: list | None = None) -> None:
         """Nothing to catch up: the value depends on metrics, not on the step."""
