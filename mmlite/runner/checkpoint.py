@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mmlite.fileio.backend import atomic_write
 from mmlite.logging import print_log
 
 from . import checkpoint_writer
@@ -136,13 +137,7 @@ def _fsync_dir(folder: str) -> None:
 
 def write_text_atomic(filename: str, text: str) -> None:
     """Replace a small text file (such as ``last_checkpoint``) in one step."""
-    folder = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(filename)}.', suffix='.tmp', dir=folder)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, filename)
+    atomic_write(filename, lambda f: f.write(text), binary=False)
 
 
 def _load_checkpoint(filename: str, map_location: Any = 'cpu', weights_only: bool = True) -> dict:
