@@ -163,8 +163,24 @@ class ConcatDataset(_Wrapper):
         return self.datasets[dataset_idx][sample_idx]
 
 
+class _SingleWrapper(_Wrapper):
+    """A wrapper of one dataset whose items are items of it, by ``_get_ori_dataset_idx``."""
+
+    @force_full_init
+    def get_data_info(self, idx: int) -> dict:
+        return self.dataset.get_data_info(self._get_ori_dataset_idx(idx))
+
+    @force_full_init
+    def get_cat_ids(self, idx: int) -> list[int]:
+        return self.dataset.get_cat_ids(self._get_ori_dataset_idx(idx))
+
+    def __getitem__(self, idx: int) -> Any:
+        self._ensure_init()
+        return self.dataset[self._get_ori_dataset_idx(idx)]
+
+
 @DATASETS.register_module()
-class RepeatDataset(_Wrapper):
+class RepeatDataset(_SingleWrapper):
     """A dataset ``times`` times over: shortens short epochs, where loading restarts cost.
 
     Args:
@@ -194,24 +210,12 @@ class RepeatDataset(_Wrapper):
         return idx % self._ori_len
 
     @force_full_init
-    def get_data_info(self, idx: int) -> dict:
-        return self.dataset.get_data_info(self._get_ori_dataset_idx(idx))
-
-    @force_full_init
-    def get_cat_ids(self, idx: int) -> list[int]:
-        return self.dataset.get_cat_ids(self._get_ori_dataset_idx(idx))
-
-    @force_full_init
     def __len__(self) -> int:
         return self.times * self._ori_len
 
-    def __getitem__(self, idx: int) -> Any:
-        self._ensure_init()
-        return self.dataset[self._get_ori_dataset_idx(idx)]
-
 
 @DATASETS.register_module()
-class ClassBalancedDataset(_Wrapper):
+class ClassBalancedDataset(_SingleWrapper):
     """Repeat items holding rare categories (repeat factor sampling, LVIS paper).
 
     With ``f(c)`` the fraction of items containing category ``c``, category ``c`` gets
@@ -261,17 +265,5 @@ class ClassBalancedDataset(_Wrapper):
         return self.repeat_indices[idx]
 
     @force_full_init
-    def get_data_info(self, idx: int) -> dict:
-        return self.dataset.get_data_info(self._get_ori_dataset_idx(idx))
-
-    @force_full_init
-    def get_cat_ids(self, idx: int) -> list[int]:
-        return self.dataset.get_cat_ids(self._get_ori_dataset_idx(idx))
-
-    @force_full_init
     def __len__(self) -> int:
         return len(self.repeat_indices)
-
-    def __getitem__(self, idx: int) -> Any:
-        self._ensure_init()
-        return self.dataset[self._get_ori_dataset_idx(idx)]

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ['LocalBackend', 'get_file_backend', 'atomic_write']
+__all__ = ['LocalBackend', 'atomic_write', 'get_file_backend']
 
 PathLike = str | Path
 
@@ -27,10 +27,11 @@ def _local_path(filepath: PathLike) -> str:
     return path
 
 
-def atomic_write(filepath: PathLike, write: Callable[[IO], None], binary: bool) -> None:
+def atomic_write(filepath: PathLike, write: Callable[[IO], None], binary: bool, fsync: bool = True) -> None:
     """Call ``write(file)`` on a temporary file next to ``filepath``, then rename it into place.
 
-    A crash mid-write leaves the old file (or none), never a truncated one.
+    A crash mid-write leaves the old file (or none), never a truncated one. ``fsync=False``
+    leaves making the data durable to the caller (a background fsync before it is relied on).
     """
     path = _local_path(filepath)
     directory = os.path.dirname(os.path.abspath(path))
@@ -39,8 +40,9 @@ def atomic_write(filepath: PathLike, write: Callable[[IO], None], binary: bool) 
     try:
         with os.fdopen(fd, 'wb' if binary else 'w', **({} if binary else {'encoding': 'utf-8'})) as file:
             write(file)
-            file.flush()
-            os.fsync(file.fileno())
+            if fsync:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):

@@ -206,8 +206,13 @@ def scale_lr(optim_wrapper: Any, auto_scale_lr: dict | None, batch_size: int, wo
               f'{auto_scale_lr["base_batch_size"]})', logger='current')
 
 
-def wrap_model(model: nn.Module, model_wrapper_cfg: dict | None, distributed: bool, device: str) -> nn.Module:
-    """Move ``model`` to ``device`` and, when distributed, wrap it (DDP by default)."""
+def wrap_model(model: nn.Module, model_wrapper_cfg: dict | None, distributed: bool, device: str,
+               find_unused_parameters: bool = False, sync_bn: str | None = None) -> nn.Module:
+    """Move ``model`` to ``device`` and, when distributed, wrap it (DDP by default).
+
+    ``find_unused_parameters`` and ``sync_bn`` are the top-level config keys of MMEngine's
+    runner: the first configures the default DDP, the second converts BatchNorm layers.
+    """
     from mmlite.model import is_model_wrapper
     if is_model_wrapper(model):
         if model_wrapper_cfg is not None:
@@ -219,7 +224,17 @@ def wrap_model(model: nn.Module, model_wrapper_cfg: dict | None, distributed: bo
             print_log('model_wrapper_cfg is ignored: this run is not distributed', logger='current',
                       level=30)
         return model
-    cfg = dict(model_wrapper_cfg or dict(type='MMDistributedDataParallel'))
+    if sync_bn is not None:
+        if device == 'cpu':
+            raise ValueError(f'sync_bn={sync_bn!r}: torch\'s SyncBatchNorm runs only on an accelerator and '
+                             'this run is on the CPU; remove sync_bn from the config for CPU runs')
+        from mmlite.model import convert_sync_batchnorm
+        try:
+            model = convert_sync_batchnorm(model, sync_bn)
+        except ValueError as exc:
+            raise ValueError(f'config key sync_bn: {exc}') from None
+    cfg = dict(model_wrapper_cfg or dict(type='MMDistributedDataParallel',
+                                         find_unused_parameters=bool(find_unused_parameters)))
     cfg.setdefault('type', 'MMDistributedDataParallel')
     wrapper_name = cfg['type'] if isinstance(cfg['type'], str) else getattr(cfg['type'], '__name__', '')
     is_ddp = wrapper_name in ('MMDistributedDataParallel', 'DistributedDataParallel')

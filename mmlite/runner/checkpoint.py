@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -99,18 +98,7 @@ def save_checkpoint(checkpoint: dict, filename: str) -> str:
     defer = checkpoint_writer.deferring() and not os.path.exists(filename)
     if not defer:
         checkpoint_writer.wait_for_checkpoint_writes()  # files become durable in save order
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(filename)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(checkpoint, f)
-            if not defer:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, filename)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(filename, lambda f: torch.save(checkpoint, f), binary=True, fsync=not defer)
     if defer:
         def make_durable() -> None:
             checkpoint_writer.fsync_path(filename)
@@ -145,6 +133,9 @@ def _load_checkpoint(filename: str, map_location: Any = 'cpu', weights_only: boo
 
     ``weights_only=False`` runs arbitrary code from the file: only for files you trust.
     """
+    if '://' in str(filename):
+        raise ValueError(f'checkpoint {filename!r} is a URL; mmlite never downloads. Download it '
+                         'yourself and give the local file (load_from or load_checkpoint)')
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
     try:

@@ -271,7 +271,5 @@ class LogProcessor:
         import torch
         if not torch.cuda.is_available():
             return None
-        device = getattr(runner.model, 'output_device', None)
-        memory = torch.cuda.max_memory_allocated(device=device) // (1024 * 1024)
-        torch.cuda.reset_peak_memory_stats(device=device)
-        return int(memory)
+        from mmlite.device import get_max_cuda_memory
+        return get_max_cuda_memory(getattr(runner.model, 'output_device', None))

@@ -348,7 +348,9 @@ class Runner(HookDispatch, RunSafety, CheckpointMixin):
             return MODELS.build(cfg)
 
     def wrap_model(self, model_wrapper_cfg: dict | None, model: nn.Module) -> nn.Module:
-        return builders.wrap_model(model, model_wrapper_cfg, self._distributed, get_device())
+        return builders.wrap_model(model, model_wrapper_cfg, self._distributed, get_device(),
+                                   find_unused_parameters=self.cfg.get('find_unused_parameters', False),
+                                   sync_bn=self.cfg.get('sync_bn'))
 
     @staticmethod
     def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None,

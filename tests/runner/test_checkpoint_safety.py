@@ -74,6 +74,13 @@ def test_explicit_truncated_checkpoint_names_the_file(tmp_path):
         load_checkpoint(nn.Linear(2, 2), path)
 
 
+def test_missing_file_and_url_get_a_sentence_not_a_traceback(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint file '.*nope.pth' does not exist"):
+        load_checkpoint(nn.Linear(2, 2), str(tmp_path / 'nope.pth'))
+    with pytest.raises(ValueError, match='is a URL; mmlite never downloads'):
+        load_checkpoint(nn.Linear(2, 2), 'https://example.invalid/weights.pth')
+
+
 class _WritesAMarker:
     """Unpickling this calls open(marker, 'w'): code from a checkpoint would have run."""
 
