@@ -12,8 +12,9 @@ augmentation is then a function of the epoch seed and its place in the epoch onl
 the worker, persistent workers included.
 
 Cost: one small object per batch in the main process, and about 12 microseconds per sample in
-the workers. In the main process (``num_workers=0``) nothing is reseeded: the global streams
-are saved in checkpoints instead. Batches from other samplers are left alone.
+the workers. Without workers (``num_workers=0``) the loaders keep torch's BatchSampler and
+nothing is reseeded: the global streams are saved in checkpoints instead. Batches from other
+samplers are left alone.
 """
 from __future__ import annotations
 
@@ -53,7 +54,11 @@ class SeededBatch(list):
 
 class SeededBatchSampler(BatchSampler):
     """torch's BatchSampler whose batches carry their seed and positions when the sampler
-    tells them (mmlite's samplers keep ``stream_seed``, ``position`` and ``world_size``)."""
+    tells them (mmlite's samplers keep ``stream_seed``, ``position`` and ``world_size``).
+
+    The sampler sets ``position`` when its iterator starts; this advances it a batch at a
+    time, since consecutive indices of a rank are ``world_size`` positions apart.
+    """
 
     def __iter__(self) -> Iterator[list[int]]:
         sampler = self.sampler
@@ -62,8 +67,10 @@ class SeededBatchSampler(BatchSampler):
             seed = getattr(sampler, 'stream_seed', None)
             if seed is None:
                 yield batch
-            else:  # ``position`` is the one of the batch's last index
-                yield SeededBatch(batch, seed, sampler.position - (len(batch) - 1) * step, step)
+            else:
+                first = sampler.position + step
+                sampler.position = first + (len(batch) - 1) * step
+                yield SeededBatch(batch, seed, first, step)
 
 
 def seed_rngs(seed: int) -> None:

@@ -4,12 +4,15 @@ Both samplers order the dataset with ``torch.randperm`` seeded by ``seed + k`` f
 (epoch) ``k``, and rank ``r`` of ``world`` ranks takes positions ``r, r + world, ...``.
 ``skip(n)`` makes the next ``__iter__`` start at this rank's ``n``-th index without
 producing the ones before it, so a resumed run never reads skipped samples. Both keep the
-seed of the stream they are yielding (``stream_seed``) and the position of the index last
-yielded in it (``position``), which the batches carry to the workers so that augmentation
-survives a resume exactly (see sample_seed.py).
+seed of the stream they are yielding (``stream_seed``); the position of the index last
+yielded in it (``position``) is set when an iterator starts and advanced batch by batch by
+SeededBatchSampler (positions step by ``world_size``), so the indices themselves come from C
+iterators with no Python code per index. The batches carry seed and positions to the workers
+so that augmentation survives a resume exactly (see sample_seed.py).
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sized
 from typing import Any
@@ -82,7 +85,7 @@ class DefaultSampler(Sampler):
         self.round_up = round_up
         self._pending_skip = 0
         self.stream_seed: int | None = None  # of the epoch being yielded
-        self.position: int | None = None  # in that epoch's order, of the last index yielded
+        self.position: int | None = None  # in that epoch's order, of the last index batched
 
     @property
     def num_samples(self) -> int:
@@ -106,12 +109,8 @@ class DefaultSampler(Sampler):
         start = self.rank + self._pending_skip * self.world_size
         self._pending_skip = 0
         self.stream_seed = mix_seed(self.seed, self.epoch)
-        return self._positioned(order, start, total)
-
-    def _positioned(self, order: list[int], start: int, stop: int) -> Iterator[int]:
-        for position in range(start, stop, self.world_size):
-            self.position = position
-            yield order[position]
+        self.position = start - self.world_size  # nothing yielded yet
+        return iter(order[start:total:self.world_size])
 
     def __len__(self) -> int:
         return self.num_samples
@@ -162,25 +161,22 @@ class InfiniteSampler(Sampler):
         self._pending_skip: int | None = None
         self._stream: Iterator[int] | None = None
         self.stream_seed: int | None = None
-        self.position: int | None = None  # in the stream over all passes, of the last index yielded
+        self.position: int | None = None  # in the stream over all passes, of the last index batched
 
-    def _rank_stream(self, start: int) -> Iterator[int]:
-        """This rank's indices from its ``start``-th one on, forever."""
-        if self.size == 0:
-            return
-        position = self.rank + start * self.world_size
+    def _rank_passes(self, position: int) -> Iterator[list[int]]:
+        """This rank's indices from stream ``position`` on, forever, one pass at a time."""
         while True:
             pass_index, offset = divmod(position, self.size)
-            order = _pass_order(self.size, self.seed, pass_index, self.shuffle)
-            pass_start = pass_index * self.size
-            for offset in range(offset, self.size, self.world_size):
-                self.position = pass_start + offset
-                yield order[offset]
-            position = self.position + self.world_size
+            chunk = _pass_order(self.size, self.seed, pass_index, self.shuffle)[offset::self.world_size]
+            yield chunk
+            position += len(chunk) * self.world_size
 
     def __iter__(self) -> Iterator[int]:
         if self._stream is None or self._pending_skip is not None:
-            self._stream = self._rank_stream(self._pending_skip or 0)
+            position = self.rank + (self._pending_skip or 0) * self.world_size
+            self._stream = (itertools.chain.from_iterable(self._rank_passes(position))
+                            if self.size else iter(()))
+            self.position = position - self.world_size  # nothing yielded yet
             self._pending_skip = None
         self.stream_seed = mix_seed(self.seed, -1)  # one stream over every pass
         return self._stream

@@ -37,6 +37,7 @@ class RuntimeInfoHook(Hook):
     def __init__(self) -> None:
         self.last_loop_stage: str | None = None
         self._train_keys: dict[str, str] = {}  # 'loss' -> 'train/loss', built once per key
+        self._plain_lr_type: type | None = None  # a wrapper class whose get_lr() is the base one
 
     def before_run(self, runner) -> None:
         from mmlite.version import __version__
@@ -47,7 +48,10 @@ class RuntimeInfoHook(Hook):
         self.last_loop_stage = None
 
     def before_train(self, runner) -> None:
+        from mmlite.optim.optimizer.base import BaseOptimWrapper
         hub = runner.message_hub
+        wrapper_type = type(runner.optim_wrapper)
+        self._plain_lr_type = wrapper_type if wrapper_type.get_lr is BaseOptimWrapper.get_lr else None
         hub.update_info('loop_stage', 'train')
         hub.update_info('epoch', runner.epoch)
         hub.update_info('iter', runner.iter)
@@ -66,7 +70,12 @@ class RuntimeInfoHook(Hook):
     def before_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
         hub = runner.message_hub
         hub.update_info('iter', runner.iter)
-        lr_dict = runner.optim_wrapper.get_lr()
+        optim_wrapper = runner.optim_wrapper
+        if type(optim_wrapper) is self._plain_lr_type:
+            # The usual wrapper: read the first group's lr without building get_lr()'s dict.
+            hub.update_scalar('train/lr', optim_wrapper.optimizer.param_groups[0]['lr'])
+            return
+        lr_dict = optim_wrapper.get_lr()
         if not isinstance(lr_dict, dict):
             raise TypeError(f'runner.optim_wrapper.get_lr() must return a dict such as '
                             f'{{"lr": [0.01]}}, got {type(lr_dict).__name__}; build the optimizer '

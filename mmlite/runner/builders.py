@@ -99,10 +99,10 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None, dif
                         'pin_memory, persistent_workers, prefetch_factor, timeout besides dataset, '
                         'sampler, batch_sampler and collate_fn') from None
     loader._mmlite_seed = seed
-    if type(loader.batch_sampler) is BatchSampler:
+    if type(loader.batch_sampler) is BatchSampler and num_workers > 0:
         # Batches that carry their sampler's seed and positions, for per-sample seeding in
-        # workers (mmlite/dataset/sample_seed.py). Set past DataLoader's guard so that
-        # loader.sampler and loader.batch_size stay what the config says.
+        # workers (mmlite/dataset/sample_seed.py); without workers nothing is reseeded. Set
+        # past DataLoader's guard so loader.sampler and loader.batch_size stay as configured.
         object.__setattr__(loader, 'batch_sampler', SeededBatchSampler(
             loader.sampler, loader.batch_size, loader.drop_last))
     return loader
