@@ -148,6 +148,8 @@ def main() -> None:
     parser.add_argument('--mmengine-python', help='interpreter with mmengine installed')
     parser.add_argument('--no-mmengine', action='store_true', help='skip MMEngine')
     parser.add_argument('--threads', type=int, default=1, help='torch threads of every contender')
+    parser.add_argument('--hidden', type=int, default=128,
+                        help='hidden width of the MLP: larger models show how the overhead shrinks')
     parser.add_argument('--work-root', default=os.getcwd(),
                         help='where the runs put their work dirs (the disk checkpoints go to)')
     parser.add_argument('--worker', choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -162,6 +164,7 @@ def main() -> None:
     if args.iters % args.epochs:
         parser.error(f'--iters ({args.iters}) must be a multiple of --epochs ({args.epochs})')
     args.per_epoch = args.iters // args.epochs
+    os.environ['MMLITE_BENCH_HIDDEN'] = str(args.hidden)  # read by tiny_setup in every worker
     contenders = {'bare': sys.executable, 'mmlite': sys.executable}
     mmengine_python = None if args.no_mmengine else _find_mmengine_python(args.mmengine_python)
     if mmengine_python:
@@ -180,6 +183,7 @@ def main() -> None:
         print(f'round {round_index + 1}/{args.repeats}: ' + '  '.join(
             f'{name} {wall[name][-1]:.1f} us/iter' for name in names), flush=True)
     print(f'\n{args.iters} iterations ({args.epochs} epochs x {args.per_epoch}), batch {BATCH_SIZE}, '
+          f'MLP 64-{args.hidden}-10, '
           f'{args.threads} torch thread(s), median of {args.repeats} fresh-process runs')
     bare_wall, bare_cpu = statistics.median(wall['bare']), statistics.median(cpu['bare'])
     print(f'{"contender":<10} {"wall us/iter":>13} {"ratio":>7} {"cpu us/iter":>12} {"ratio":>7}')

@@ -5,11 +5,14 @@ Imports only torch, so the MMEngine worker (another venv) can use it too.
 """
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-FEATURES, HIDDEN, CLASSES = 64, 128, 10
+# overhead.py --hidden sets the width for its worker processes through the environment.
+FEATURES, HIDDEN, CLASSES = 64, int(os.environ.get('MMLITE_BENCH_HIDDEN', '128')), 10
 BATCH_SIZE = 8
 LR, MOMENTUM = 0.01, 0.9
 
@@ -30,7 +33,7 @@ class TinyDataset(torch.utils.data.Dataset):
 
 
 def make_net() -> nn.Module:
-    """The bare network: 64 -> 128 -> 10."""
+    """The bare network: 64 -> HIDDEN (128 unless told) -> 10."""
     return nn.Sequential(nn.Linear(FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
 
 
