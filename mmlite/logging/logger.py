@@ -104,15 +104,23 @@ def _rank_suffixed(log_file: str, rank: int) -> str:
 
 class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stdout`` is when a record comes, not what it was at creation,
-    so a logger outliving a redirected or closed stream (pytest capture, notebooks) keeps working."""
+    so a logger outliving a redirected or closed stream (pytest capture, notebooks) keeps working.
+
+    ``setStream(other)`` still redirects it (the progress bar routes lines through its
+    console); setting it back to the current ``sys.stdout`` follows stdout again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._explicit = None  # StreamHandler.__init__ assigned sys.stderr: follow stdout instead
 
     @property
     def stream(self):
-        return sys.stdout
+        return self._explicit if self._explicit is not None else sys.stdout
 
     @stream.setter
     def stream(self, value) -> None:
-        pass
+        self._explicit = None if value is sys.stdout else value
 
 
 class MMLogger(logging.Logger, ManagerMixin):

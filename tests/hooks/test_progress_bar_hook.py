@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import re
 import sys
 
@@ -14,7 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from mmlite.dataset import default_collate
-from mmlite.hooks import ProgressBarHook
+from mmlite.hooks import Hook, ProgressBarHook
 from mmlite.model import BaseModel
 from mmlite.runner import Runner
 
@@ -98,10 +99,28 @@ def test_inactive_hook_claims_no_point():
         ProgressBarHook(interval=0)
 
 
+def _console_handlers(logger) -> list[logging.StreamHandler]:
+    return [h for h in logger.handlers
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+
+
+class StreamSpy(Hook):
+    """Records the console handlers' stream types while training runs."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.seen.update(type(h.stream).__name__ for h in _console_handlers(runner.logger))
+
+
 def test_bar_shows_epoch_iterations_eta_and_the_logged_loss(tmp_path, monkeypatch):
     terminal = use_terminal(monkeypatch)
-    runner = make_runner(tmp_path)
+    spy = StreamSpy()
+    runner = make_runner(tmp_path, custom_hooks=[spy])
     runner.train()
+    # While the bar is up, log lines go through its console (so they print above it).
+    assert spy.seen == {'_ConsoleStream'}
     out = terminal.getvalue()
     assert 'epoch 1/2' in out and 'epoch 2/2' in out
     assert '16/16' in out and 'eta ' in out
@@ -112,8 +131,8 @@ def test_bar_shows_epoch_iterations_eta_and_the_logged_loss(tmp_path, monkeypatc
     assert COLOUR.search(out)
     assert out.rfind('\x1b[?25h') > out.rfind('\x1b[?25l')  # the cursor is shown again
     # The logger writes straight to the terminal again.
-    assert all(getattr(h, 'stream', terminal) is terminal for h in runner.logger.handlers
-               if type(h).__name__ == 'StreamHandler')
+    consoles = _console_handlers(runner.logger)
+    assert consoles and all(h.stream is terminal for h in consoles)
 
 
 def test_no_color_keeps_the_bar_but_drops_colours(tmp_path, monkeypatch):
