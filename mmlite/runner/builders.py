@@ -218,6 +218,10 @@ def wrap_model(model: nn.Module, model_wrapper_cfg: dict | None, distributed: bo
         if model_wrapper_cfg is not None:
             raise ValueError('model is already wrapped; drop model_wrapper_cfg from the config')
         return model
+    if distributed and sync_bn is not None and device in ('cpu', 'mps'):
+        # SyncBatchNorm's forward takes CUDA/XPU tensors only: say so before anything moves.
+        raise ValueError(f'sync_bn={sync_bn!r}: torch\'s SyncBatchNorm does not run on {device}, '
+                         'the device of this run; remove sync_bn from the config here')
     model = model.to(device)
     if not distributed:
         if model_wrapper_cfg is not None:
@@ -225,9 +229,6 @@ def wrap_model(model: nn.Module, model_wrapper_cfg: dict | None, distributed: bo
                       level=30)
         return model
     if sync_bn is not None:
-        if device == 'cpu':
-            raise ValueError(f'sync_bn={sync_bn!r}: torch\'s SyncBatchNorm runs only on an accelerator and '
-                             'this run is on the CPU; remove sync_bn from the config for CPU runs')
         from mmlite.model import convert_sync_batchnorm
         try:
             model = convert_sync_batchnorm(model, sync_bn)

@@ -61,8 +61,9 @@ def test_sync_bn_converts_batch_norm_before_wrapping():
 
 
 def test_sync_bn_on_the_cpu_is_refused_up_front():
-    with pytest.raises(ValueError, match=r"sync_bn='torch'.*remove sync_bn"):
-        builders.wrap_model(_net(), None, distributed=True, device='cpu', sync_bn='torch')
+    for device in ('cpu', 'mps'):
+        with pytest.raises(ValueError, match=rf"sync_bn='torch'.*not run on {device}.*remove sync_bn"):
+            builders.wrap_model(_net(), None, distributed=True, device=device, sync_bn='torch')
     with pytest.raises(ValueError, match=r'config key sync_bn: .*implementation'):
         builders.wrap_model(_net(), dict(type='MMDistributedDataParallel'), distributed=True,
                             device='meta', sync_bn='apex')
