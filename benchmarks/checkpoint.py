@@ -9,8 +9,9 @@ sides are measured in the same run, alternating, median of ``--repeats``:
 
 - save: bare ``torch.save(state, path)`` against ``save_checkpoint(state, path)``;
 - save, background: how long ``save_checkpoint`` inside ``deferred_writes()`` (what
-  CheckpointHook does by default) blocks the caller -- serialising into memory -- and how
-  long until the file is durable;
+  CheckpointHook does by default) blocks the caller -- ``torch.save`` into the temporary file
+  (a state under 4 MB is serialised into memory and written by the background thread) -- and
+  how long until the file is durable;
 - load: bare ``torch.load(path)`` (weights_only=True, torch's default) against
   ``_load_checkpoint(path)``; the file is in the page cache for both.
 """

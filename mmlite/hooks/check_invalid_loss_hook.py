@@ -81,7 +81,7 @@ class CheckInvalidLossHook(Hook):
             self._num_outputs = len(outputs)
             self._loss_keys = [f'train/{key}' for key in outputs if 'loss' in key]
         self._unchecked += 1
-        self._last_iter = runner.iter + 1
+        self._last_iter += 1  # counted here, not read from runner.iter: one property call less
         if self._last_iter % self.interval == 0:
             self._check(runner)
 

@@ -233,8 +233,13 @@ class CheckpointHook(Hook):
 
     def _then(self, job, what: str) -> None:
         """Run ``job`` once the checkpoint just saved is durable."""
-        from mmlite.runner.checkpoint_writer import after_pending_writes
-        after_pending_writes(job, what)
+        from mmlite.runner import checkpoint_writer
+        if self.background_fsync:
+            # Queued even when the fsync is done already: the job (the pointer's own atomic
+            # write and fsync, deletions) must not run on the training thread either.
+            checkpoint_writer.submit(job, what)
+        else:
+            checkpoint_writer.after_pending_writes(job, what)
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
         hub = runner.message_hub

@@ -105,15 +105,17 @@ class LoggerHook(Hook):
         end_of_epoch = done == epoch_length
         if end_of_epoch:
             self._epoch_length = None  # measured again in the next epoch
-        if self.every_n_train_iters(runner, self.interval_exp_name) or end_of_epoch:
+        # The intervals are positive (checked in __init__): plain modulo tests, as above.
+        iters_done = runner.iter + 1
+        if iters_done % self.interval_exp_name == 0 or end_of_epoch:
             runner.logger.info(f'Exp name: {runner.experiment_name}')
-        due = self.every_n_inner_iters(batch_idx, self.interval) or (
+        due = done % self.interval == 0 or (
             end_of_epoch and (not self.ignore_last or epoch_length <= self.interval))
         if not due:
             return
         tag, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, 'train')
         runner.logger.info(log_str)
-        runner.visualizer.add_scalars(tag, step=runner.iter + 1, file_path=self.json_log_path)
+        runner.visualizer.add_scalars(tag, step=iters_done, file_path=self.json_log_path)
 
     # ------------------------------------------------------------ val and test
     def after_val_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,

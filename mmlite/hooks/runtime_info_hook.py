@@ -38,6 +38,14 @@ class RuntimeInfoHook(Hook):
         self.last_loop_stage: str | None = None
         self._train_keys: dict[str, str] = {}  # 'loss' -> 'train/loss', built once per key
         self._plain_lr_type: type | None = None  # a wrapper class whose get_lr() is the base one
+        # Per-iteration values held back from the hub until someone reads it (see MessageHub):
+        # the training iteration number, lrs (floats, or get_lr() dicts) and model outputs.
+        self._deferring = False  # from the second training iteration on
+        self._hub: Any = None  # the runner's hub, held during training
+        self._held_iter: int | None = None
+        self._held_lrs: list = []
+        self._held_lr_dicts: list[dict] = []
+        self._held_outputs: list[dict] = []
 
     def before_run(self, runner) -> None:
         from mmlite.version import __version__
@@ -49,7 +57,7 @@ class RuntimeInfoHook(Hook):
 
     def before_train(self, runner) -> None:
         from mmlite.optim.optimizer.base import BaseOptimWrapper
-        hub = runner.message_hub
+        hub = self._hub = runner.message_hub
         wrapper_type = type(runner.optim_wrapper)
         self._plain_lr_type = wrapper_type if wrapper_type.get_lr is BaseOptimWrapper.get_lr else None
         hub.update_info('loop_stage', 'train')
@@ -60,26 +68,45 @@ class RuntimeInfoHook(Hook):
         dataset = getattr(runner.train_dataloader, 'dataset', None)
         if hasattr(dataset, 'metainfo'):
             hub.update_info('dataset_meta', dataset.metainfo)
+        # The first iteration writes eagerly, so the hub's keys appear in their usual order.
+        self._deferring = False
+        hub.add_deferred_writer(self._flush)
 
     def after_train(self, runner) -> None:
+        runner.message_hub.remove_deferred_writer(self._flush)
+        self._hub, self._deferring = None, False
         runner.message_hub.pop_info('loop_stage')
 
     def before_train_epoch(self, runner) -> None:
         runner.message_hub.update_info('epoch', runner.epoch)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
+        optim_wrapper = runner.optim_wrapper
+        if self._deferring:
+            self._held_iter = runner.iter
+            if type(optim_wrapper) is self._plain_lr_type:
+                # The usual wrapper: the first group's lr, without building get_lr()'s dict.
+                self._held_lrs.append(optim_wrapper.optimizer.param_groups[0]['lr'])
+            else:
+                self._held_lr_dicts.append(self._lr_dict(optim_wrapper))
+            return
         hub = runner.message_hub
         hub.update_info('iter', runner.iter)
-        optim_wrapper = runner.optim_wrapper
         if type(optim_wrapper) is self._plain_lr_type:
-            # The usual wrapper: read the first group's lr without building get_lr()'s dict.
             hub.update_scalar('train/lr', optim_wrapper.optimizer.param_groups[0]['lr'])
             return
+        self._write_lrs(hub, self._lr_dict(optim_wrapper))
+
+    @staticmethod
+    def _lr_dict(optim_wrapper: Any) -> dict:
         lr_dict = optim_wrapper.get_lr()
         if not isinstance(lr_dict, dict):
             raise TypeError(f'runner.optim_wrapper.get_lr() must return a dict such as '
                             f'{{"lr": [0.01]}}, got {type(lr_dict).__name__}; build the optimizer '
                             f'as an OptimWrapper or OptimWrapperDict')
+        return lr_dict
+
+    def _write_lrs(self, hub, lr_dict: dict) -> None:
         keys = self._train_keys
         for name, lr in lr_dict.items():
             # The first parameter group's value stands for the optimizer, as in MMEngine.
@@ -87,12 +114,46 @@ class RuntimeInfoHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
+        if self._deferring:
+            if outputs is not None:
+                # A copy: a later hook may add to the dict; the hub keeps what came out of the step.
+                self._held_outputs.append(dict(outputs))
+            return
+        self._deferring = self._hub is not None  # held back only once the hub runs _flush
         if outputs is None:
             return
         hub = runner.message_hub
         keys = self._train_keys
         for key, value in outputs.items():
             hub.update_scalar(keys.get(key) or self._train_key(key), value)
+
+    def _flush(self) -> None:
+        """Hand the held-back values to the hub, oldest first (MessageHub runs this before
+        anyone reads it)."""
+        hub = self._hub
+        if self._held_iter is not None:
+            hub.update_info('iter', self._held_iter)
+            self._held_iter = None
+        if self._held_lrs:
+            lrs, self._held_lrs = self._held_lrs, []
+            hub.extend_scalar('train/lr', lrs)
+        if self._held_lr_dicts:
+            lr_dicts, self._held_lr_dicts = self._held_lr_dicts, []
+            for lr_dict in lr_dicts:
+                self._write_lrs(hub, lr_dict)
+        if self._held_outputs:
+            outputs, self._held_outputs = self._held_outputs, []
+            names = tuple(outputs[0])
+            if all(map(names.__eq__, map(tuple, outputs))):  # the same losses, in the same order
+                columns = dict(zip(names, map(list, zip(*map(dict.values, outputs)))))
+            else:
+                columns = {}
+                for output in outputs:
+                    for key, value in output.items():
+                        columns.setdefault(key, []).append(value)
+            keys = self._train_keys
+            for key, values in columns.items():
+                hub.extend_scalar(keys.get(key) or self._train_key(key), values)
 
     def _train_key(self, key: str) -> str:
         prefixed = self._train_keys.get(key)

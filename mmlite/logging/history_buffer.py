@@ -7,6 +7,7 @@ time a statistic or ``data`` is asked for, which happens at logging intervals.
 from __future__ import annotations
 
 import itertools
+import operator
 import sys
 from collections import deque
 from typing import Any, Callable, Sequence
@@ -14,6 +15,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 
+_PLAIN_NUMBERS = frozenset((float, int))
+_ONE_ELEMENT = {1}
+_REQUIRES_GRAD = operator.attrgetter('requires_grad')
 _TENSOR_TYPE: list = []  # torch.Tensor once torch is imported; looked up once, not per update
 
 
@@ -47,6 +51,15 @@ def _tensors_to_floats(tensors: list) -> list[float]:
     return floats
 
 
+_NO_HISTORY = (np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64))
+
+
+def _right_end(history: deque, count: int, dtype: type) -> np.ndarray:
+    """The last ``count`` entries of ``history`` as an array, without walking the rest."""
+    newest_first = np.fromiter(itertools.islice(reversed(history), count), dtype, count=count)
+    return newest_first[::-1]
+
+
 class HistoryBuffer:
     """Keeps the last ``max_length`` (value, count) pairs of a scalar.
 
@@ -75,6 +88,8 @@ class HistoryBuffer:
         # Length of the right-end run that starts at the oldest unconverted tensor (older
         # entries are all floats already).
         self._pending = 0
+        # What state() converted last time, as arrays; see _history_arrays.
+        self._converted: tuple[np.ndarray, np.ndarray] = _NO_HISTORY
         for value, count in zip(log_history, count_history):
             self.update(value, count)
 
@@ -103,6 +118,27 @@ class HistoryBuffer:
         self._values.append(value)
         self._counts.append(count)
 
+    def extend(self, values: list) -> None:
+        """``update(v)`` for each of ``values`` (count 1 each); plain floats and detached
+        1-element tensors, what the hooks hand over in bulk, are appended without a call each."""
+        if not values:
+            return
+        kinds = set(map(type, values))
+        if kinds <= _PLAIN_NUMBERS:
+            has_tensor = False
+        elif (len(kinds) == 1 and _TENSOR_TYPE and _TENSOR_TYPE[0] in kinds
+              and set(map(_TENSOR_TYPE[0].numel, values)) == _ONE_ELEMENT
+              and not any(map(_REQUIRES_GRAD, values))):  # map: checked in C, not per value here
+            has_tensor = True
+        else:
+            for value in values:
+                self.update(value)
+            return
+        self._values.extend(values)
+        self._counts.extend(itertools.repeat(1, len(values)))
+        if has_tensor or self._pending:
+            self._pending = min(self._pending + len(values), self.max_length)
+
     @staticmethod
     def _checked(value: Any) -> tuple[Any, bool]:
         """``value`` as stored (numpy scalars become Python numbers) and whether it is a tensor."""
@@ -125,14 +161,20 @@ class HistoryBuffer:
         """Turn the pending tensors at the right end into floats, in one batched transfer."""
         if not self._pending:
             return
-        tail = [self._values.pop() for _ in range(self._pending)]
+        values, pending = self._values, self._pending
+        tail = list(itertools.islice(reversed(values), pending))
         tail.reverse()
         tensor_type = _torch_tensor_type()
-        positions = [i for i, v in enumerate(tail) if tensor_type and isinstance(v, tensor_type)]
-        if positions:
-            for i, value in zip(positions, _tensors_to_floats([tail[i] for i in positions])):
-                tail[i] = value
-        self._values.extend(tail)
+        if tensor_type is not None and set(map(type, tail)) == {tensor_type}:  # all losses, say
+            tail = _tensors_to_floats(tail)
+        else:
+            positions = [i for i, v in enumerate(tail) if tensor_type and isinstance(v, tensor_type)]
+            if positions:
+                for i, value in zip(positions, _tensors_to_floats([tail[i] for i in positions])):
+                    tail[i] = value
+        # Drop the converted entries: ``pending`` pops run by a zero-length deque, in C.
+        deque(itertools.starmap(values.pop, itertools.repeat((), pending)), maxlen=0)
+        values.extend(tail)
         self._pending = 0
 
     def _window(self, window_size: int | None) -> tuple[list, list]:
@@ -166,10 +208,31 @@ class HistoryBuffer:
         for 4 keys x 3000 iterations), growing with every iteration trained.
         """
         import torch
-        self._resolve()
-        return {'log_history': torch.tensor(list(self._values), dtype=torch.float64),
-                'count_history': torch.tensor(list(self._counts), dtype=torch.int64),
+        values, counts = self._history_arrays()
+        # Copies: the cache must not change if a hook edits the checkpoint in place.
+        return {'log_history': torch.from_numpy(values.copy()),
+                'count_history': torch.from_numpy(counts.copy()),
                 'max_length': self.max_length}
+
+    def _history_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The whole history as float64 / int64 arrays, converting only what is new since the
+        previous call (a save per epoch would otherwise convert every iteration again).
+
+        Until the buffer is full, entries are only appended at the right end, so the arrays of
+        the previous call are a prefix of the history. Once it is full, each update evicts the
+        oldest entry and the prefix shifts by an unknown amount: then everything is converted.
+        """
+        self._resolve()
+        size = len(self._values)
+        known_values, known_counts = self._converted
+        if size >= self.max_length or size < len(known_values):
+            known_values, known_counts = _NO_HISTORY
+        new = size - len(known_values)
+        if new:
+            known_values = np.concatenate([known_values, _right_end(self._values, new, np.float64)])
+            known_counts = np.concatenate([known_counts, _right_end(self._counts, new, np.int64)])
+        self._converted = (known_values, known_counts) if size < self.max_length else _NO_HISTORY
+        return known_values, known_counts
 
     def __len__(self) -> int:
         return len(self._values)

@@ -58,16 +58,41 @@ class _LevelFormatter(logging.Formatter):
     def __init__(self, colour: bool, datefmt: str) -> None:
         super().__init__(datefmt=datefmt)
         self._by_level: dict[int, logging.Formatter] = {}
+        self._plain_level_names: dict[int, str] = {}  # levels formatted by the _PLAIN layout
         for level, (colour_name, attrs) in _LEVEL_COLOURS.items():
             name = logging.getLevelName(level)
             if colour:
                 name = colored(name, colour_name, attrs=attrs, force_color=True)
             template = self._LOCATED if level >= logging.ERROR else self._PLAIN
             self._by_level[level] = logging.Formatter(template.format(level=name), datefmt)
+            if template is self._PLAIN:
+                self._plain_level_names[level] = name
         self._fallback = logging.Formatter(self._PLAIN.format(level='%(levelname)s'), datefmt)
+        self._time_key: tuple[int, str] | None = None  # (second, datefmt) of _time_text
+        self._time_text = ''
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        # Training lines come several per second, and a cold localtime + strftime costs more
+        # than the rest of the line: the text is made once per second. The dates have no
+        # sub-second field (without a datefmt, logging adds milliseconds: not cached).
+        if datefmt is None:
+            return super().formatTime(record, datefmt)
+        key = (int(record.created), datefmt)
+        if key != self._time_key:
+            self._time_text = super().formatTime(record, datefmt)
+            self._time_key = key
+        return self._time_text
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._by_level.get(record.levelno, self._fallback).format(record)
+        level_name = self._plain_level_names.get(record.levelno)
+        if level_name is None or record.exc_info or record.exc_text or record.stack_info:
+            return self._by_level.get(record.levelno, self._fallback).format(record)
+        # The usual record (a training line: no traceback, no location) is put together here,
+        # the same text as the _PLAIN template gives, without the half-dozen calls
+        # logging.Formatter.format makes per record and handler.
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        return f'{record.asctime} - {record.name} - {level_name} - {record.message}'
 
 
 class _DuplicateWarningFilter(logging.Filter):
@@ -102,6 +127,31 @@ def _rank_suffixed(log_file: str, rank: int) -> str:
     return f'{stem}_rank{rank}{ext}'
 
 
+def _emit_flushed(handler: logging.StreamHandler, record: logging.LogRecord) -> None:
+    """What ``StreamHandler.emit`` does (format, write, flush) with the stream read once and
+    flushed directly: ``Handler.handle`` already holds the lock ``StreamHandler.flush`` takes
+    again, and a log line every few iterations should not pay for the detour."""
+    try:
+        stream = handler.stream
+        stream.write(handler.format(record) + handler.terminator)
+        if hasattr(stream, 'flush'):
+            stream.flush()
+    except RecursionError:  # as logging does: never swallow a recursion
+        raise
+    except Exception:  # noqa: BLE001 (logging's contract: report through handleError)
+        handler.handleError(record)
+
+
+class _FileHandler(logging.FileHandler):
+    """A FileHandler that writes open-file records through :func:`_emit_flushed`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is None:  # closed or delayed: logging decides whether to reopen
+            super().emit(record)
+        else:
+            _emit_flushed(self, record)
+
+
 class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stdout`` is when a record comes, not what it was at creation,
     so a logger outliving a redirected or closed stream (pytest capture, notebooks) keeps working.
@@ -121,6 +171,9 @@ class _StdoutHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value) -> None:
         self._explicit = None if value is sys.stdout else value
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _emit_flushed(self, record)
 
 
 class MMLogger(logging.Logger, ManagerMixin):
@@ -154,7 +207,7 @@ class MMLogger(logging.Logger, ManagerMixin):
         if writes_file:
             directory = os.path.dirname(os.path.abspath(log_file))
             os.makedirs(directory, exist_ok=True)
-            file_handler = logging.FileHandler(log_file, mode=file_mode, encoding='utf-8')
+            file_handler = _FileHandler(log_file, mode=file_mode, encoding='utf-8')
             file_handler.setFormatter(_LevelFormatter(False, '%Y/%m/%d %H:%M:%S'))
             file_handler.setLevel(level)
             file_handler.addFilter(_DuplicateWarningFilter())

@@ -42,30 +42,48 @@ def set_random_seed(seed: int | None = None, deterministic: bool = False,
     return seed
 
 
+_WORD = '<u4'  # the Mersenne Twister state words of random and numpy, stored little-endian
+
+
 def get_rng_state() -> dict:
-    """Every global RNG state, as tensors and plain values (safe for weights-only checkpoints)."""
+    """Every global RNG state, as bytes and plain values (safe for weights-only checkpoints).
+
+    Each generator's state is one ``bytes`` object: as a list of 625 Python ints the words of
+    ``random`` cost ~1 ms per checkpoint to pickle, and as a tensor ~20 pickled objects. The
+    CUDA states, when there are any, stay the tensors torch returns.
+    """
     py_version, py_state, py_gauss = random.getstate()
     np_state = np.random.get_state()
     state = {
-        # 625 words as one tensor: a list of Python ints costs ~1 ms per checkpoint to pickle
-        'python': [py_version, torch.tensor(py_state, dtype=torch.int64), py_gauss],
-        'numpy': [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]),
+        'python': [py_version, np.array(py_state, dtype=_WORD).tobytes(), py_gauss],
+        'numpy': [np_state[0], np_state[1].astype(_WORD).tobytes(), int(np_state[2]),
                   int(np_state[3]), float(np_state[4])],
-        'torch': torch.get_rng_state(),
+        'torch': torch.get_rng_state().numpy().tobytes(),  # a CPU tensor: no device sync
     }
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state
 
 
+def _words(saved: Any) -> np.ndarray:
+    """State words as saved: bytes, or the int64 tensor (or list) of older checkpoints."""
+    if isinstance(saved, bytes):
+        return np.frombuffer(saved, dtype=_WORD).astype(np.uint32)
+    if isinstance(saved, torch.Tensor):
+        saved = saved.numpy()
+    return np.asarray(saved).astype(np.uint32)
+
+
 def set_rng_state(state: dict) -> None:
-    """Restore what :func:`get_rng_state` captured."""
+    """Restore what :func:`get_rng_state` captured (also the tensors of older checkpoints)."""
     version, py_state, gauss = state['python']
-    words = py_state.tolist() if isinstance(py_state, torch.Tensor) else py_state
-    random.setstate((version, tuple(words), gauss))
+    random.setstate((version, tuple(_words(py_state).tolist()), gauss))
     name, keys, pos, has_gauss, cached = state['numpy']
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state['torch'])
+    np.random.set_state((name, _words(keys), pos, has_gauss, cached))
+    torch_state = state['torch']
+    if isinstance(torch_state, bytes):
+        torch_state = torch.frombuffer(bytearray(torch_state), dtype=torch.uint8)
+    torch.set_rng_state(torch_state)
     if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state['cuda'])
 

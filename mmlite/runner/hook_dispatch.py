@@ -30,6 +30,10 @@ _DEFAULT_HOOKS = dict(
 # Keyword arguments the loops pass; a custom point's method that starts with one of these
 # takes no runner argument (the form MMEngine's tutorial shows for custom points).
 _POINT_KWARGS = {'batch_idx', 'data_batch', 'outputs', 'metrics', 'checkpoint'}
+# The per-iteration points, whose arguments the loops pass by position (see iter_callers).
+ITER_POINT_ARGS = {f'{when}_{mode}_iter': ('batch_idx', 'data_batch', 'outputs')[:2 + (when == 'after')]
+                   for when in ('before', 'after') for mode in ('train', 'val', 'test')}
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _caller(hook: Any, point: str) -> Callable:
@@ -45,12 +49,30 @@ def _caller(hook: Any, point: str) -> Callable:
     return method
 
 
+def _positional_caller(hook: Any, point: str) -> Callable:
+    """``hook``'s method for iteration ``point``, callable as ``(runner, batch_idx, data_batch
+    [, outputs])``: the method itself when its parameters have those names in that order (every
+    stock hook, and hooks written as MMEngine documents them), else a wrapper that passes them
+    by keyword, as MMEngine does."""
+    method = getattr(hook, point)
+    names = ITER_POINT_ARGS[point]
+    try:
+        params = list(inspect.signature(method).parameters.values())[:1 + len(names)]
+    except (TypeError, ValueError):
+        params = []
+    if (len(params) == 1 + len(names) and all(p.kind in _POSITIONAL for p in params)
+            and tuple(p.name for p in params[1:]) == names):
+        return method
+    return lambda runner, *args: method(runner, **dict(zip(names, args)))
+
+
 class HookDispatch:
     """Hook registration, ordering and calling for the Runner."""
 
     def _init_hooks(self) -> None:
         self._hooks: list[Hook] = []
         self._callers: dict[str, list[Callable]] = {}
+        self._iter_callers: dict[str, list[Callable]] = {}  # the loops read it directly
 
     @property
     def hooks(self) -> list[Hook]:
@@ -77,6 +99,7 @@ class HookDispatch:
             position = 0
         self._hooks.insert(position, hook)
         self._callers.clear()
+        self._iter_callers.clear()
 
     def register_default_hooks(self, hooks: dict | None = None) -> None:
         """MMEngine's six default hooks (plus ``progress_bar`` on a terminal); ``hooks`` replaces
@@ -109,6 +132,16 @@ class HookDispatch:
             call(self, **kwargs)
 
     call_hooks = call_hook  # the spelling MMEngine's runner tutorial uses
+
+    def iter_callers(self, point: str) -> list[Callable]:
+        """What ``call_hook(point, ...)`` calls for an iteration point, taking the arguments by
+        position: the loops call these directly, sparing a keyword dict per hook and iteration."""
+        callers = self._iter_callers.get(point)
+        if callers is None:
+            callers = [_positional_caller(hook, point) for hook in self._hooks
+                       if (hook.overrides(point) if isinstance(hook, Hook) else hasattr(hook, point))]
+            self._iter_callers[point] = callers
+        return callers
 
     def get_hooks_info(self) -> str:
         """A table of the hooks each point calls, with their priorities."""

@@ -11,7 +11,6 @@ layout follows MMEngine's so existing log parsers keep working::
 from __future__ import annotations
 
 import copy
-import datetime
 import re
 from collections import OrderedDict
 from itertools import chain
@@ -26,6 +25,21 @@ _WINDOW_WORDS = ('epoch', 'global')
 
 def _remove_prefix(key: str, prefix: str) -> str:
     return key[len(prefix):] if key.startswith(prefix) else key
+
+
+def _duration_text(seconds: int) -> str:
+    """``str(datetime.timedelta(seconds=seconds))``: '0:00:10', '1 day, 2:03:04'.
+
+    Written out because on a log line, between training iterations that leave the caches
+    cold, building and printing a timedelta costs as much as the rest of the line's header.
+    """
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f'{hours}:{minutes:02d}:{secs:02d}'
+    if days:
+        text = f'{days} day{"" if abs(days) == 1 else "s"}, {text}'
+    return text
 
 
 @LOG_PROCESSORS.register_module()
@@ -56,8 +70,22 @@ class LogProcessor:
         self.custom_cfg = list(custom_cfg) if custom_cfg else []
         self.num_digits = num_digits
         self.log_with_hierarchy = log_with_hierarchy
-        self.mean_pattern = re.compile(mean_pattern)
+        self.mean_pattern = mean_pattern
+        self._cuda_available: bool | None = None  # asked once, on the first line
+        # mode -> (dataloader, epoch, len(dataloader)); see _dataloader_length
+        self._dataloader_lengths: dict[str, tuple[Any, int, int]] = {}
         self._check_custom_cfg()
+
+    @property
+    def mean_pattern(self) -> re.Pattern:
+        """Keys it matches are window means; the others show their latest value."""
+        return self._mean_pattern
+
+    @mean_pattern.setter
+    def mean_pattern(self, pattern: str | re.Pattern) -> None:
+        self._mean_pattern = re.compile(pattern)
+        # The hub's keys repeat on every line: each is matched once, then looked up.
+        self._key_uses_mean: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ checks
     def _check_custom_cfg(self) -> None:
@@ -89,10 +117,11 @@ class LogProcessor:
         """The tag (for visualizer backends) and the log line after iteration ``batch_idx``."""
         if mode not in _MODES:
             raise ValueError(f'mode must be one of {_MODES}, got {mode!r}')
-        parsed_cfg = self._parse_windows_size(runner, batch_idx, self.custom_cfg)
+        parsed_cfg = (self._parse_windows_size(runner, batch_idx, self.custom_cfg)
+                      if self.custom_cfg else [])
         # log_tag feeds the printed line (no prefixes); tag goes to the backends.
         log_tag = self._collect_scalars(parsed_cfg, runner, mode)
-        tag = (copy.copy(log_tag) if not self.log_with_hierarchy
+        tag = (log_tag.copy() if not self.log_with_hierarchy
                else self._collect_scalars(parsed_cfg, runner, mode, reserve_prefix=True))
 
         lr_items = []
@@ -101,15 +130,15 @@ class LogProcessor:
                 short = _remove_prefix(key, f'{mode}/')
                 log_tag.pop(short, None)
                 lr_items.append(f'{short}: {value:.{self.num_digits}e}')
-        log_str = self._iter_header(runner, batch_idx, mode, tag)
         training = training_started(runner)
+        log_str = self._iter_header(runner, batch_idx, mode, tag, training)
         tag['iter'] = runner.iter + 1 if training else 0
         if lr_items:
             log_str += ' '.join(lr_items) + '  '
 
         eta = runner.message_hub.get_info('eta')
         if 'time' in log_tag and 'data_time' in log_tag and eta is not None:
-            log_str += f'eta: {datetime.timedelta(seconds=int(eta))}  '
+            log_str += f'eta: {_duration_text(int(eta))}  '
             log_str += (f'time: {log_tag.pop("time"):.{self.num_digits}f}  '
                         f'data_time: {log_tag.pop("data_time"):.{self.num_digits}f}  ')
 
@@ -128,16 +157,19 @@ class LogProcessor:
             log_str += '  '.join(items)
         return tag, log_str.rstrip()
 
-    def _iter_header(self, runner, batch_idx: int, mode: str, tag: dict) -> str:
-        """``Epoch(train)  [1][ 10/100]  `` or ``Iter(train) [  10/1000]  `` (adds 'epoch' to tag)."""
+    def _iter_header(self, runner, batch_idx: int, mode: str, tag: dict, training: bool) -> str:
+        """``Epoch(train)  [1][ 10/100]  `` or ``Iter(train) [  10/1000]  `` (adds 'epoch' to tag).
+
+        ``training``: whether a training run set up its counters (``training_started``).
+        """
         if self.by_epoch:
-            total = len(self._get_cur_loop(runner, mode).dataloader)
+            total = self._dataloader_length(runner, mode)
             current = str(self._get_iter(runner, batch_idx)).rjust(len(str(total)))
             if mode == 'test':
                 return f'Epoch({mode}) [{current}/{total}]  '
-            epoch = self._get_epoch(runner, mode)
+            epoch = self._get_epoch(runner, mode, training)
             epoch_str = f'[{epoch}]'
-            if training_started(runner):
+            if training:
                 # Right-align so lines of epoch 9 and 10 of 12 line up: '[ 9]' -> '  [9]'.
                 epoch_str = epoch_str.rjust(len(str(runner.max_epochs)) + 3)
             tag['epoch'] = epoch
@@ -145,7 +177,7 @@ class LogProcessor:
         if mode == 'train':
             current = str(runner.iter + 1).rjust(len(str(runner.max_iters)))
             return f'Iter({mode}) [{current}/{runner.max_iters}]  '
-        total = len(self._get_cur_loop(runner, mode).dataloader)
+        total = self._dataloader_length(runner, mode)
         current = str(batch_idx + 1).rjust(len(str(total)))
         return f'Iter({mode}) [{current}/{total}]  '
 
@@ -200,7 +232,8 @@ class LogProcessor:
 
     def _parse_windows_size(self, runner, batch_idx: int, custom_cfg: list[dict]) -> list[dict]:
         """A copy of ``custom_cfg`` with 'epoch'/'global' windows turned into counts."""
-        parsed = copy.deepcopy(custom_cfg)
+        # Entries hold names and numbers: copying each dict leaves the caller's untouched.
+        parsed = [dict(log_cfg) for log_cfg in custom_cfg]
         for log_cfg in parsed:
             window = log_cfg.get('window_size')
             if window == 'epoch':
@@ -215,16 +248,19 @@ class LogProcessor:
                          reserve_prefix: bool = False) -> OrderedDict:
         """The ``mode`` scalars of the hub, smoothed or current, plus the custom statistics."""
         prefix = f'{mode}/'
-        buffers: OrderedDict[str, Any] = OrderedDict()
-        for key, buffer in runner.message_hub.log_scalars.items():
-            if key.startswith(prefix):
-                buffers[key if reserve_prefix else key[len(prefix):]] = buffer
+        uses_mean = self._key_uses_mean
+        buffers: dict[str, Any] = {}
         tag: OrderedDict[str, Any] = OrderedDict()
-        for key, buffer in buffers.items():
-            if self.mean_pattern.search(key) is not None:
-                tag[key] = buffer.mean(self.window_size)
-            else:
-                tag[key] = buffer.current()
+        for key, buffer in runner.message_hub.log_scalars.items():
+            if not key.startswith(prefix):
+                continue
+            if not reserve_prefix:
+                key = key[len(prefix):]
+            buffers[key] = buffer
+            mean = uses_mean.get(key)
+            if mean is None:
+                mean = uses_mean[key] = self._mean_pattern.search(key) is not None
+            tag[key] = buffer.mean(self.window_size) if mean else buffer.current()
         for log_cfg in custom_cfg:
             log_cfg = dict(log_cfg)
             data_src = log_cfg.pop('data_src')
@@ -248,14 +284,32 @@ class LogProcessor:
         """1-based iteration shown in the header: within the epoch, or global."""
         return batch_idx + 1 if self.by_epoch else runner.iter + 1
 
-    def _get_epoch(self, runner, mode: str) -> int:
-        """1-based epoch of a training line; for validation, the epochs trained so far."""
+    def _get_epoch(self, runner, mode: str, training: bool | None = None) -> int:
+        """1-based epoch of a training line; for validation, the epochs trained so far.
+
+        ``training``: ``training_started(runner)`` if the caller knows it already.
+        """
         if mode == 'train':
             return runner.epoch + 1
         if mode == 'val':
+            if training is None:
+                training = training_started(runner)
             # The train loop counts the epoch as done before it validates.
-            return runner.epoch if training_started(runner) else 0
+            return runner.epoch if training else 0
         raise ValueError(f'only train and val lines show an epoch, got mode {mode!r}')
+
+    def _dataloader_length(self, runner, mode: str) -> int:
+        """``len`` of the ``mode`` loop's dataloader, asked once per dataloader and epoch.
+
+        A DataLoader answers ``len`` by walking its batch sampler, sampler and dataset in
+        Python, which costs more than the rest of the header on every line.
+        """
+        dataloader = self._get_cur_loop(runner, mode).dataloader
+        epoch = runner.epoch
+        known = self._dataloader_lengths.get(mode)
+        if known is None or known[0] is not dataloader or known[1] != epoch:
+            known = self._dataloader_lengths[mode] = (dataloader, epoch, len(dataloader))
+        return known[2]
 
     @staticmethod
     def _get_cur_loop(runner, mode: str):
@@ -265,11 +319,12 @@ class LogProcessor:
             raise ValueError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
         return getattr(runner, f'{mode}_loop')
 
-    @staticmethod
-    def _get_max_memory(runner) -> int | None:
+    def _get_max_memory(self, runner) -> int | None:
         """Peak CUDA memory in MB since the last line (None without CUDA); resets the peak."""
-        import torch
-        if not torch.cuda.is_available():
+        if self._cuda_available is None:  # it cannot change within a process
+            import torch
+            self._cuda_available = torch.cuda.is_available()
+        if not self._cuda_available:
             return None
         from mmlite.device import get_max_cuda_memory
         return get_max_cuda_memory(getattr(runner.model, 'output_device', None))

@@ -19,6 +19,8 @@ from mmlite.registry import LOOPS
 from .amp import autocast
 from .base_loop import BaseLoop, InfiniteDataloaderIterator, check_not_empty, reseed_loader, skip_batches
 from .checkpoint_writer import wait_for_checkpoint_writes
+from .hook_dispatch import HookDispatch
+from .run_safety import RunSafety
 
 
 @contextmanager
@@ -36,6 +38,14 @@ def _checkpoints_settled_on_error() -> Iterator[None]:
         raise
 
 
+def _dispatches_directly(runner: Any) -> bool:
+    """Whether a loop may call ``runner.iter_callers(point)`` itself instead of
+    ``runner.call_hook``: a Runner whose call_hook is HookDispatch's own (not overridden in a
+    subclass or replaced on the instance)."""
+    return (isinstance(runner, HookDispatch) and isinstance(runner, RunSafety)
+            and type(runner).call_hook is HookDispatch.call_hook and 'call_hook' not in vars(runner))
+
+
 def _dynamic_intervals(start_interval: int, dynamic_intervals: list[tuple[int, int]] | None):
     """Milestones and intervals for ``dynamic_intervals=[(milestone, interval), ...]``."""
     milestones, intervals = [0], [start_interval]
@@ -47,6 +57,8 @@ def _dynamic_intervals(start_interval: int, dynamic_intervals: list[tuple[int, i
 
 class _TrainLoopMixin:
     """What the two training loops share: counters, stopping, validation interval."""
+
+    _direct_dispatch: bool | None = None  # see _dispatches_directly; worked out once
 
     def _init_train_state(self, val_begin: int, val_interval: int, dynamic_intervals) -> None:
         self._epoch = 0
@@ -86,12 +98,29 @@ class _TrainLoopMixin:
 
     def run_iter(self, idx: int, data_batch: Any) -> None:
         """One training iteration between its two hook points."""
-        runner = self.runner
-        runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
+        runner = self._runner
+        direct = self._direct_dispatch
+        if direct is None:
+            direct = self._direct_dispatch = _dispatches_directly(runner)
+        if not direct:
+            runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
+            outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
+            runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)
+            self._iter += 1
+            runner._check_preemption()
+            return
+        # What call_hook would do, with the arguments passed by position.
+        callers = runner._iter_callers
+        before = callers.get('before_train_iter')
+        for call in before if before is not None else runner.iter_callers('before_train_iter'):
+            call(runner, idx, data_batch)
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
-        runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)
+        after = callers.get('after_train_iter')
+        for call in after if after is not None else runner.iter_callers('after_train_iter'):
+            call(runner, idx, data_batch, outputs)
         self._iter += 1
-        runner._check_preemption()
+        if runner._preempt_signal is not None or runner._distributed:  # else it would do nothing
+            runner._check_preemption()
 
 
 @LOOPS.register_module()

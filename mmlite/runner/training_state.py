@@ -54,7 +54,7 @@ def collect_training_state(runner, epoch: int, iteration: int, save_optimizer: b
     checkpoint: dict[str, Any] = {
         'meta': meta,
         'state_dict': weights_to_cpu(get_state_dict(runner.model)),
-        'message_hub': runner.message_hub.state_dict(),
+        'message_hub': runner.message_hub.state_dict(packed=True),  # 2 tensors, not 2 per key
     }
     if save_optimizer and runner.optim_wrapper is not None and not isinstance(runner.optim_wrapper, dict):
         checkpoint['optimizer'] = runner.optim_wrapper.state_dict()

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from typing import Any
@@ -56,12 +58,62 @@ def _config_object(config: Any, who: str) -> Any:
 
 
 def _plain_number(value: Any) -> Any:
-    """Tensors and numpy values as Python numbers (or lists), so JSON can hold them."""
+    """Tensors and numpy values as Python numbers (or lists), so JSON can hold them; the JSON
+    encoder calls it only for values it cannot write itself."""
     if isinstance(value, torch.Tensor):
         return value.item() if value.numel() == 1 else value.tolist()
     if isinstance(value, (np.generic, np.ndarray)):
         return value.item() if value.size == 1 else value.tolist()
-    return value
+    raise TypeError(f'{type(value).__name__} is not JSON serialisable')
+
+
+# The encoder of lines _json_line does not write itself: ``default`` converts tensors and numpy
+# values. numpy float64 is a float subclass and is written with float's repr, exactly as its
+# ``.item()`` would be.
+_JSON_ENCODER = json.JSONEncoder(default=_plain_number)
+_json_string = json.encoder.encode_basestring_ascii  # how that encoder writes str keys
+
+
+def _json_line(record: dict) -> str:
+    """``record`` as one line of JSON, exactly as ``_JSON_ENCODER`` writes it, plus a newline.
+
+    A training record is str keys with finite Python floats and ints; those are joined here
+    with the encoder's separators, escaping and ``repr``s, because on a log line (caches cold
+    after the iterations in between) the encoder's per-call setup costs more than the numbers.
+    Anything else (tensors, numpy values, NaN, nested values) goes through the encoder.
+    """
+    parts = []
+    for key, value in record.items():
+        kind = type(value)
+        if type(key) is not str or not (kind is int or (kind is float and math.isfinite(value))):
+            return _JSON_ENCODER.encode(record) + '\n'
+        parts.append(f'{_json_string(key)}: {value!r}')
+    return '{' + ', '.join(parts) + '}\n'
+
+
+def _encodes(value: Any) -> bool:
+    """Whether ``value`` alone can be written as JSON (to name the culprits of a failed line)."""
+    try:
+        _JSON_ENCODER.encode(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# Backends holding open scalar files. A forked child (a DataLoader worker) closes its copies
+# first thing, so it never holds or writes the parent's files; the files are unbuffered, so
+# there is nothing for it to write twice either. (Done in the child: closing in the parent
+# before a fork would race with a line being written if another thread forks.)
+_BACKENDS_WITH_OPEN_FILES: weakref.WeakSet = weakref.WeakSet()
+
+
+def _close_inherited_scalar_files() -> None:
+    for backend in list(_BACKENDS_WITH_OPEN_FILES):
+        backend._close_files()
+
+
+if hasattr(os, 'register_at_fork'):  # POSIX only; Windows has no fork
+    os.register_at_fork(after_in_child=_close_inherited_scalar_files)
 
 
 class BaseVisBackend(metaclass=ABCMeta):
@@ -108,8 +160,10 @@ class BaseVisBackend(metaclass=ABCMeta):
 class LocalVisBackend(BaseVisBackend):
     """Write scalars as JSON lines, the config as a file and images as PNGs under ``save_dir``.
 
-    Each ``add_scalars`` appends one line ``{"key": value, ..., "step": step}`` and
-    closes the file, so a crash loses at most the line being written.
+    Each ``add_scalars`` appends one line ``{"key": value, ..., "step": step}`` with one
+    unbuffered write, so a crash loses at most the line being written. The scalar files stay
+    open between lines (an open and a close per line cost more than the rest of the write);
+    :meth:`close` closes them, a later line reopens them, and forked children drop them.
 
     Args:
         save_dir: the folder to write into.
@@ -127,18 +181,23 @@ class LocalVisBackend(BaseVisBackend):
             raise ValueError(f'LocalVisBackend scalar_save_file must end in .json, '
                              f'got {scalar_save_file!r}')
         super().__init__(save_dir)
+        self._names = (img_save_dir, config_save_file, scalar_save_file)  # joined in _init_env
         self._img_save_dir = img_save_dir
         self._config_save_file = config_save_file
         self._scalar_save_file = scalar_save_file
+        self._open_files: dict[str, Any] = {}  # path -> file object, appended to line by line
+        self._extra_paths: dict[str, str] = {}  # add_scalars file_path -> its checked full path
 
     def _init_env(self) -> None:
         if self._save_dir is None:
             raise ValueError('LocalVisBackend needs a save_dir to write into; pass save_dir=... '
                              '(or give the Visualizer one)')
+        self._close_files()  # a re-initialised backend may write elsewhere now
         os.makedirs(self._save_dir, exist_ok=True)
-        self._img_save_dir = os.path.join(self._save_dir, self._img_save_dir)
-        self._config_save_file = os.path.join(self._save_dir, self._config_save_file)
-        self._scalar_save_file = os.path.join(self._save_dir, self._scalar_save_file)
+        img_save_dir, config_save_file, scalar_save_file = self._names
+        self._img_save_dir = os.path.join(self._save_dir, img_save_dir)
+        self._config_save_file = os.path.join(self._save_dir, config_save_file)
+        self._scalar_save_file = os.path.join(self._save_dir, scalar_save_file)
 
     @property
     @force_init_env
@@ -171,28 +230,59 @@ class LocalVisBackend(BaseVisBackend):
                             f'got {type(scalar_dict).__name__}')
         record = dict(scalar_dict)
         record.setdefault('step', step)
-        if file_path is not None:
-            if not file_path.endswith('.json'):
-                raise ValueError(f'add_scalars file_path must end in .json, got {file_path!r}')
-            extra_path = os.path.join(self._save_dir, file_path)
-            if os.path.abspath(extra_path) == os.path.abspath(self._scalar_save_file):
-                raise ValueError(f'add_scalars file_path {file_path!r} is the scalar_save_file '
-                                 'itself; choose another name')
-            self._append_line(record, extra_path)
-        self._append_line(record, self._scalar_save_file)
+        if file_path is None:
+            self._append_line(record, self._scalar_save_file)
+            return
+        extra_path = self._extra_paths.get(file_path)
+        if extra_path is None:
+            extra_path = self._extra_paths[file_path] = self._checked_extra_path(file_path)
+        line = self._append_line(record, extra_path)
+        self._write_line(line, self._scalar_save_file)
 
-    @staticmethod
-    def _append_line(record: dict, path: str) -> None:
-        plain = {key: _plain_number(value) for key, value in record.items()}
+    def _checked_extra_path(self, file_path: str) -> str:
+        """The full path of ``add_scalars``' ``file_path``, refusing names that clash."""
+        if not file_path.endswith('.json'):
+            raise ValueError(f'add_scalars file_path must end in .json, got {file_path!r}')
+        extra_path = os.path.join(self._save_dir, file_path)
+        if os.path.abspath(extra_path) == os.path.abspath(self._scalar_save_file):
+            raise ValueError(f'add_scalars file_path {file_path!r} is the scalar_save_file '
+                             'itself; choose another name')
+        return extra_path
+
+    def _append_line(self, record: dict, path: str) -> str:
+        """Write ``record`` as one JSON line to ``path``; return the line for other files."""
         try:
-            line = json.dumps(plain)
+            line = _json_line(record)
         except TypeError as exc:
-            bad = [key for key, value in plain.items()
-                   if not isinstance(value, (int, float, str, bool, list, type(None)))]
+            bad = [key for key, value in record.items() if not _encodes(value)]
             raise TypeError(f'LocalVisBackend cannot write scalar(s) {bad} to {path}: values must be '
                             f'numbers, strings, tensors or numpy values ({exc})') from exc
-        with open(path, 'a', encoding='utf-8') as file:
-            file.write(line + '\n')
+        self._write_line(line, path)
+        return line
+
+    def _write_line(self, line: str, path: str) -> None:
+        file = self._open_files.get(path)
+        if file is None:
+            # Unbuffered: each write is one system call that puts the whole line in the file,
+            # so a crash or a kill loses no line already written, and no buffer is ever
+            # copied into a forked child.
+            file = self._open_files[path] = open(path, 'ab', buffering=0)
+            _BACKENDS_WITH_OPEN_FILES.add(self)
+        data = line.encode('utf-8')
+        while data:  # a raw write may take only part of the bytes (e.g. a disk filling up)
+            data = data[file.write(data):]
+
+    def _close_files(self) -> None:
+        files, self._open_files = self._open_files, {}
+        for file in files.values():
+            file.close()
+        _BACKENDS_WITH_OPEN_FILES.discard(self)
+
+    def close(self) -> None:
+        """Close the scalar files; a later write reopens them (and re-creates the folder)."""
+        self._close_files()
+        self._extra_paths = {}
+        self._env_initialized = False
 
 
 @VISBACKENDS.register_module()

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+import mmlite.dist as dist_utils
 from mmlite.registry import VISBACKENDS, VISUALIZERS
 from mmlite.utils import ManagerMixin
 
@@ -27,8 +28,8 @@ def _main_process_only(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from mmlite.dist import is_main_process
-        if is_main_process():
+        # Looked up on the module at each call (tests patch it), without an import statement.
+        if dist_utils.is_main_process():
             return method(*args, **kwargs)
         return None
     return wrapper

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from mmlite.hooks import CheckpointHook
+from mmlite.runner.checkpoint import wait_for_checkpoint_writes
 
 
 def ckpt_names(runner):
@@ -66,6 +67,7 @@ def test_rotation_deletes_only_after_the_new_file_and_pointer_exist(make_runner)
                      pointer(runner) if osp.exists(osp.join(runner.work_dir, 'last_checkpoint'))
                      else None))
         path = real_save(out_dir, filename, **kwargs)
+        wait_for_checkpoint_writes()  # a small state's file is written in the background
         assert osp.getsize(path) > 0
         return path
 

@@ -4,7 +4,7 @@ import types
 import numpy as np
 import torch
 
-from mmlite.hooks import IterTimerHook, RuntimeInfoHook
+from mmlite.hooks import Hook, IterTimerHook, RuntimeInfoHook
 
 
 def test_runtime_info_records_run_facts(make_runner):
@@ -104,3 +104,50 @@ def test_timer_and_info_hooks_do_not_sync(make_runner, no_host_sync):
     with no_host_sync():
         runner.train_epoch()
     assert len(runner.message_hub.get_scalar('train/loss')) == 10
+
+
+def test_held_back_values_read_as_if_written_every_iteration(make_runner):
+    """From the second iteration the two hooks keep their values in lists (see
+    MessageHub.add_deferred_writer); whoever reads the hub in any iteration sees what eager
+    writes would have left there: the iteration, the lr, every loss, the times, the ETA."""
+    seen = []
+
+    class Reader(Hook):  # a hook after both of them that reads the hub every iteration
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            hub = runner.message_hub
+            seen.append((hub.get_info('iter'), hub.get_scalar('train/loss').current(),
+                         hub.get_scalar('train/lr').current(), len(hub.get_scalar('train/time')),
+                         hub.get_info('eta') is not None))
+
+    timer, info = IterTimerHook(), RuntimeInfoHook()
+    runner = make_runner(info, timer, Reader(), n_batches=4, max_epochs=1)
+    runner.call_hook('before_train')
+    runner.call_hook('before_train_epoch')
+    for i in range(4):
+        runner.optim_wrapper.lr = 0.1 * (i + 1)
+        runner.train_iter(i, outputs={'loss': torch.tensor(float(i)), 'loss_aux': torch.tensor(1.0)})
+    assert [s[0] for s in seen] == [0, 1, 2, 3]
+    assert [s[1] for s in seen] == [0.0, 1.0, 2.0, 3.0]
+    assert [round(s[2], 6) for s in seen] == [0.1, 0.2, 0.3, 0.4]
+    assert [s[3] for s in seen] == [1, 2, 3, 4] and all(s[4] for s in seen)
+
+
+def test_held_back_values_reach_the_hub_with_no_reader_and_keep_key_order(make_runner):
+    timer, info = IterTimerHook(), RuntimeInfoHook()
+    runner = make_runner(info, timer, n_batches=6, max_epochs=2)
+    runner.call_hook('before_train')
+    runner.call_hook('before_train_epoch')
+    for i in range(6):
+        runner.train_iter(i, outputs={'loss': torch.tensor(float(i))})
+    assert (timer._held_times, info._held_outputs) != ([], [])  # really held back
+    hub = runner.message_hub
+    assert list(hub.log_scalars) == ['train/lr', 'train/data_time', 'train/loss', 'train/time']
+    assert hub.get_scalar('train/loss').data[0].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert len(hub.get_scalar('train/data_time')) == len(hub.get_scalar('train/time')) == 6
+    assert hub.get_info('iter') == 5
+    # 12 iterations in all, 6 done: 6 left at the mean pace
+    mean_time = sum(hub.get_scalar('train/time').data[0]) / 6
+    assert abs(hub.get_info("eta") - mean_time * 6) < 1e-9
+    runner.call_hook('after_train')
+    assert (timer._held_times, info._held_outputs, info._held_lrs) == ([], [], [])

@@ -145,6 +145,39 @@ def test_state_round_trip_is_plain():
     assert rebuilt.mean() == buffer.mean() and rebuilt.max_length == 10
 
 
+def _assert_state_matches(buffer, values, counts):
+    state = buffer.state()
+    assert state['log_history'].tolist() == values and state['count_history'].tolist() == counts
+    assert state['log_history'].dtype == torch.float64 and state['count_history'].dtype == torch.int64
+
+
+def test_repeated_states_stay_right_across_growth_eviction_and_resume():
+    # state() converts only what was added since its previous call; the result must not tell.
+    buffer = HistoryBuffer(max_length=5)
+    buffer.update(1.0)
+    buffer.update(torch.tensor(2.0), count=2)
+    _assert_state_matches(buffer, [1.0, 2.0], [1, 2])
+    edited = buffer.state()
+    edited['log_history'].zero_()  # a hook editing the checkpoint in place changes no later save
+    buffer.update(3)
+    buffer.update(torch.tensor(4.0))  # still pending when state() is asked for
+    _assert_state_matches(buffer, [1.0, 2.0, 3.0, 4.0], [1, 2, 1, 1])
+    _assert_state_matches(buffer, [1.0, 2.0, 3.0, 4.0], [1, 2, 1, 1])  # nothing new
+    for value in (5.0, 6.0, 7.0):  # fills the buffer, then evicts 1.0 and 2.0
+        buffer.update(value, count=3)
+    _assert_state_matches(buffer, [3.0, 4.0, 5.0, 6.0, 7.0], [1, 1, 3, 3, 3])
+    buffer.update(torch.tensor(8.0))
+    _assert_state_matches(buffer, [4.0, 5.0, 6.0, 7.0, 8.0], [1, 3, 3, 3, 1])
+
+    resumed = HistoryBuffer(**buffer.state())  # full, so the next update evicts again
+    resumed.update(9.0)
+    _assert_state_matches(resumed, [5.0, 6.0, 7.0, 8.0, 9.0], [3, 3, 3, 1, 1])
+    growing = HistoryBuffer(**HistoryBuffer([1.0, 2.0], [1, 1], max_length=10).state())
+    growing.state()
+    growing.update(torch.tensor(3.0))
+    _assert_state_matches(growing, [1.0, 2.0, 3.0], [1, 1, 1])
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.integers(1, 5), st.booleans()), min_size=1,
                 max_size=40),
@@ -163,3 +196,32 @@ def test_matches_numpy_on_mixed_tensor_and_float_updates(entries, max_length, wi
     assert buffer.max(window) == values[-window:].max()
     assert buffer.min(window) == values[-window:].min()
     assert buffer.current() == values[-1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.integers(1, 5), st.booleans(), st.booleans()),
+                min_size=1, max_size=40),
+       st.integers(1, 20))
+def test_state_between_updates_matches_the_history(entries, max_length):
+    buffer = HistoryBuffer(max_length=max_length)
+    for index, (value, count, as_tensor, save_now) in enumerate(entries):
+        buffer.update(torch.tensor(value, dtype=torch.float64) if as_tensor else value, count)
+        if save_now:
+            kept = entries[max(0, index + 1 - max_length):index + 1]
+            _assert_state_matches(buffer, [v for v, *_ in kept], [c for _, c, *_ in kept])
+
+
+def test_extend_matches_update_one_by_one_with_tensors_and_eviction():
+    import torch
+    from mmlite.logging import HistoryBuffer
+    values = [1.0, torch.tensor(2.0), 3, torch.tensor(4.0), torch.tensor(5.0), 6.0, 7.0]
+    one_by_one, in_bulk = HistoryBuffer(max_length=5), HistoryBuffer(max_length=5)
+    for value in values:
+        one_by_one.update(value)
+    in_bulk.extend(values[:2])
+    in_bulk.extend(values[2:3])
+    in_bulk.extend([v for v in values[3:5]])  # tensors only, after a pending one
+    in_bulk.extend(values[5:])                 # floats after pending tensors, evicting
+    assert in_bulk.data[0].tolist() == one_by_one.data[0].tolist() == [3.0, 4.0, 5.0, 6.0, 7.0]
+    assert in_bulk.data[1].tolist() == [1] * 5
+    assert in_bulk.mean(2) == 6.5

@@ -143,3 +143,102 @@ def test_constructor_takes_history_buffers_only():
     assert hub.get_scalar('loss').current() == 1.0 and hub.get_info('epoch') == 1
     with pytest.raises(TypeError, match=r"log_scalars\['loss'\] must be a HistoryBuffer"):
         MessageHub('bad', log_scalars={'loss': [1.0]})
+
+
+class HeldBack:
+    """A writer that keeps its values in a list until the hub asks for them."""
+
+    def __init__(self, hub: MessageHub, key: str) -> None:
+        self.hub, self.key, self.held, self.flushes = hub, key, [], 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        if self.held:
+            values, self.held = self.held, []
+            self.hub.extend_scalar(self.key, values)
+            self.hub.update_info('last', values[-1])
+
+
+def test_deferred_writer_values_are_there_for_every_reader():
+    hub = MessageHub('deferred-readers')
+    writer = HeldBack(hub, 'train/time')
+    hub.add_deferred_writer(writer.flush)
+    hub.add_deferred_writer(writer.flush)  # registered once
+    writer.held += [1.0, 2.0]
+    assert hub.get_scalar('train/time').data[0].tolist() == [1.0, 2.0]
+    writer.held.append(3.0)
+    assert hub.get_info('last') == 3.0
+    writer.held.append(4.0)
+    assert 'train/time' in hub.log_scalars and len(hub.log_scalars['train/time']) == 4
+    writer.held.append(5.0)
+    assert hub.runtime_info['last'] == 5.0
+    writer.held.append(6.0)
+    saved = hub.state_dict()['log_scalars']['train/time']['log_history'].tolist()
+    assert saved == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    writer.held.append(7.0)
+    copy = MessageHub('deferred-copy')
+    copy.load_state_dict(hub)  # reading another hub flushes that hub's writers too
+    assert copy.get_scalar('train/time').current() == 7.0
+
+
+def test_deferred_values_come_before_a_direct_update_and_removal_flushes():
+    hub = MessageHub('deferred-order')
+    writer = HeldBack(hub, 'train/loss')
+    hub.add_deferred_writer(writer.flush)
+    writer.held += [1.0, torch.tensor(2.0)]
+    hub.update_scalar('train/loss', 3.0)  # a write flushes first: the order is kept
+    assert hub.get_scalar('train/loss').data[0].tolist() == [1.0, 2.0, 3.0]
+    writer.held.append(4.0)
+    hub.remove_deferred_writer(writer.flush)
+    flushes = writer.flushes
+    assert hub.get_scalar('train/loss').current() == 4.0
+    hub.get_info('last')
+    assert writer.flushes == flushes  # no longer called
+
+
+def test_extend_scalar_checks_values_like_update_scalar():
+    hub = MessageHub('deferred-extend')
+    hub.extend_scalar('a', [torch.tensor(1.0), torch.tensor([2.0])])  # 1-element tensors
+    assert hub.get_scalar('a').data[0].tolist() == [1.0, 2.0]
+    hub.extend_scalar('b', [1, np.float32(2.5), torch.tensor(3.0, requires_grad=True)])
+    assert hub.get_scalar('b').data[0].tolist() == [1.0, 2.5, 3.0]
+    with pytest.raises(ValueError, match='1-element tensor'):
+        hub.extend_scalar('c', [torch.ones(2)])
+    with pytest.raises(TypeError, match='number or a 1-element tensor'):
+        hub.extend_scalar('d', ['text'])
+
+
+def test_packed_state_holds_two_history_tensors_and_loads_like_the_per_key_one():
+    # A full buffer (the oldest value evicted) comes first, then two that keep everything.
+    evicting = HistoryBuffer([7.0, 8.0, 9.0], [1, 1, 1], max_length=2)
+    hub = MessageHub('packer', log_scalars={'train/short': evicting},
+                     resumed_keys={'train/short': True})
+    for step in range(5):
+        hub.update_scalar('train/loss', torch.tensor(float(step)))
+        hub.update_scalar('train/lr', 0.1, count=2)
+    hub.update_scalar('train/time', 0.2, resumed=False)
+    hub.get_scalar('train/loss').state()  # a state() before must not disturb the packed one
+
+    packed = _weights_only_round_trip(hub.state_dict(packed=True))
+    assert packed['log_scalars'] == {'train/short': {'length': 2, 'max_length': 2},
+                                     'train/loss': {'length': 5, 'max_length': 1000000},
+                                     'train/lr': {'length': 5, 'max_length': 1000000}}
+    assert packed['log_history'].tolist() == [8.0, 9.0, 0.0, 1.0, 2.0, 3.0, 4.0] + [0.1] * 5
+    assert packed['count_history'].tolist() == [1, 1] + [1] * 5 + [2] * 5
+    tensors = [value for value in packed.values() if isinstance(value, torch.Tensor)]
+    assert len(tensors) == 2
+
+    restored, per_key = MessageHub('from-packed'), MessageHub('from-per-key')
+    restored.load_state_dict(packed)
+    per_key.load_state_dict(_weights_only_round_trip(hub.state_dict()))
+    for key in ('train/loss', 'train/lr', 'train/short'):
+        for other in (restored, per_key):
+            values, counts = other.get_scalar(key).data
+            assert values.tolist() == hub.get_scalar(key).data[0].tolist()
+            assert counts.tolist() == hub.get_scalar(key).data[1].tolist()
+            assert other.get_scalar(key).max_length == hub.get_scalar(key).max_length
+    assert 'train/time' not in restored.log_scalars
+
+    del packed['log_history']
+    with pytest.raises(KeyError, match="log_scalars\\['train/short'\\] is packed"):
+        MessageHub('half-packed').load_state_dict(packed)

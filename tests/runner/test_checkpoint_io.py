@@ -2,6 +2,8 @@
 errors that list what does not fit."""
 import os
 import os.path as osp
+import random
+import re
 import sys
 
 import numpy as np
@@ -13,7 +15,8 @@ sys.path.insert(0, osp.dirname(__file__))
 import resume_toys as toys  # noqa: E402
 
 from mmlite.hooks import Hook  # noqa: E402
-from mmlite.runner import CheckpointError, Runner, load_checkpoint, save_checkpoint  # noqa: E402
+from mmlite.runner import (CheckpointError, Runner, get_rng_state, load_checkpoint,  # noqa: E402
+                           save_checkpoint, set_rng_state)
 from mmlite.runner import checkpoint as checkpoint_module  # noqa: E402
 
 
@@ -108,3 +111,41 @@ def test_a_value_the_safe_loader_refuses_is_named_before_writing(tmp_path):
     assert "checkpoint['meta']['rng'] is a numpy.random.mtrand.RandomState" in message
     assert 'before_save_checkpoint' in message
     assert not [n for n in os.listdir(tmp_path) if n.endswith('.pth') or n.endswith('.tmp')]
+
+
+def _draws() -> tuple:
+    return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+
+def test_rng_states_round_trip_weights_only_and_older_tensor_states_still_restore(tmp_path):
+    random.seed(1)
+    np.random.seed(2)
+    torch.manual_seed(3)
+    state = get_rng_state()
+    expected = _draws()
+    path = str(tmp_path / 'rng.pth')
+    save_checkpoint({'rng_state': [state]}, path)
+    set_rng_state(torch.load(path, weights_only=True)['rng_state'][0])
+    assert _draws() == expected
+
+    # Checkpoints written before the states became bytes hold int64 and uint8 tensors.
+    version, words, gauss = state['python']
+    name, keys, pos, has_gauss, cached = state['numpy']
+    older = {'python': [version, torch.tensor(np.frombuffer(words, '<u4'), dtype=torch.int64), gauss],
+             'numpy': [name, torch.tensor(np.frombuffer(keys, '<u4'), dtype=torch.int64), pos,
+                       has_gauss, cached],
+             'torch': torch.frombuffer(bytearray(state['torch']), dtype=torch.uint8)}
+    set_rng_state(older)
+    assert _draws() == expected
+
+
+@pytest.mark.parametrize('state,message', [
+    ({'meta': {'runs': [1, {'table': np.zeros(2)}]}},
+     "checkpoint['meta']['runs'][1]['table'] is a numpy.ndarray"),
+    ({'meta': {'shape': {(1, 2): 3}}}, "checkpoint['meta']['shape'] has a key of type tuple"),
+])
+def test_a_refused_value_or_key_is_named_by_its_path_and_nothing_is_written(tmp_path, state,
+                                                                           message):
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        save_checkpoint(state, str(tmp_path / 'bad.pth'))
+    assert os.listdir(tmp_path) == []

@@ -8,6 +8,7 @@ import threading
 import pytest
 import torch
 
+from mmlite.runner import checkpoint as checkpoint_module
 from mmlite.runner import checkpoint_writer
 from mmlite.runner.checkpoint import (CheckpointError, deferred_writes, save_checkpoint,
                                       wait_for_checkpoint_writes)
@@ -43,19 +44,60 @@ def held_fsync(monkeypatch):
         pass  # a test that made a write fail has checked the error already
 
 
-def test_deferred_save_returns_before_fsync_and_jobs_wait_for_it(tmp_path, held_fsync):
+def _eventually(condition) -> bool:
+    for _ in range(200):
+        if condition():
+            return True
+        threading.Event().wait(0.05)
+    return False
+
+
+@pytest.mark.parametrize('in_memory', [True, False], ids=['small state', 'large state'])
+def test_deferred_save_returns_before_fsync_and_jobs_wait_for_it(tmp_path, held_fsync,
+                                                                 monkeypatch, in_memory):
     release, synced = held_fsync
+    if not in_memory:  # as if the state were over the limit: written here, not in the thread
+        monkeypatch.setattr(checkpoint_module, '_IN_MEMORY_LIMIT', -1)
+    real_write, writers = checkpoint_module.atomic_write, []
+
+    def recording_write(*args, **kwargs):
+        writers.append(threading.current_thread())
+        real_write(*args, **kwargs)
+    monkeypatch.setattr(checkpoint_module, 'atomic_write', recording_write)
     path = str(tmp_path / 'epoch_1.pth')
     ran = []
     with deferred_writes():
         save_checkpoint({'w': torch.arange(3)}, path)
-    # Written and in place already (readable), but not yet fsynced; the pointer job waits.
+    assert in_memory or os.path.exists(path)  # a large state is in place on return
+    # A small state's file is created and written by the background thread too.
+    assert _eventually(lambda: writers)
+    assert (writers[0] is threading.main_thread()) is not in_memory
+    # Written and in place (readable), but not yet fsynced; the pointer job waits.
+    assert _eventually(lambda: os.path.exists(path))
     assert torch.load(path)['w'].tolist() == [0, 1, 2]
     checkpoint_writer.after_pending_writes(lambda: ran.append(os.path.exists(path)), 'pointer')
     assert synced == [] and ran == []
     release.set()
     wait_for_checkpoint_writes()
     assert synced == [path] and ran == [True]
+    assert [n for n in os.listdir(tmp_path) if n.endswith('.tmp')] == []
+
+
+def test_a_second_deferred_save_of_a_name_is_synced_before_it_replaces_the_first(tmp_path,
+                                                                               monkeypatch):
+    real_write, fsync_flags = checkpoint_module.atomic_write, []
+
+    def recording_write(*args, fsync=True, **kwargs):
+        fsync_flags.append(fsync)
+        real_write(*args, fsync=fsync, **kwargs)
+    monkeypatch.setattr(checkpoint_module, 'atomic_write', recording_write)
+    path = str(tmp_path / 'epoch_1.pth')
+    with deferred_writes():  # both queued before the first file exists
+        save_checkpoint({'v': torch.zeros(1)}, path)
+        save_checkpoint({'v': torch.ones(1)}, path)
+    wait_for_checkpoint_writes()
+    assert fsync_flags == [False, True]  # the first is a new name; the second replaces it
+    assert torch.load(path)['v'].item() == 1.0
     assert [n for n in os.listdir(tmp_path) if n.endswith('.tmp')] == []
 
 
@@ -144,3 +186,104 @@ def test_a_failed_run_settles_pending_checkpoints_before_raising(tmp_path, held_
         runner.train()
     # Whoever catches the error (a test, a retry wrapper) sees the pointer already moved.
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_1.pth')
+
+
+def test_one_writer_thread_serves_every_save(tmp_path):
+    # Starting a thread per save would make the loop wait for it to be scheduled.
+    threads = []
+    for step in range(3):
+        with deferred_writes():
+            save_checkpoint({'w': torch.ones(1)}, str(tmp_path / f'epoch_{step}.pth'))
+        checkpoint_writer.submit(lambda: threads.append(threading.current_thread()), 'pointer')
+        wait_for_checkpoint_writes()
+    assert len(threads) == 3 and len(set(threads)) == 1 and threads[0].daemon
+
+
+_EXITS_RIGHT_AFTER_SAVING = '''
+import sys, time
+import torch
+from mmlite.runner import checkpoint_writer
+from mmlite.runner.checkpoint import deferred_writes, save_checkpoint
+real = checkpoint_writer.fsync_path
+def slow_fsync(path):
+    time.sleep(0.5)
+    real(path)
+checkpoint_writer.fsync_path = slow_fsync
+with deferred_writes():
+    save_checkpoint({'w': torch.ones(1)}, sys.argv[1] + '/epoch_1.pth')
+checkpoint_writer.after_pending_writes(
+    lambda: open(sys.argv[1] + '/pointer', 'w').write('epoch_1.pth'), 'pointer')
+'''
+
+
+def test_the_interpreter_finishes_pending_writes_before_it_exits(tmp_path):
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, '-c', _EXITS_RIGHT_AFTER_SAVING, str(tmp_path)], check=True,
+                   timeout=60)
+    assert (tmp_path / 'pointer').read_text() == 'epoch_1.pth'
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs fork')
+def test_a_forked_child_saves_with_its_own_writer_thread(tmp_path):
+    with deferred_writes():  # the parent's thread exists now; a child does not inherit it
+        save_checkpoint({'w': torch.ones(1)}, str(tmp_path / 'parent.pth'))
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (runs in the child)
+        code = 1
+        try:
+            with deferred_writes():
+                save_checkpoint({'w': torch.zeros(1)}, str(tmp_path / 'child.pth'))
+            checkpoint_writer.after_pending_writes(
+                lambda: (tmp_path / 'child_pointer').write_text('child.pth'), 'pointer')
+            wait_for_checkpoint_writes()
+            code = 0
+        finally:
+            os._exit(code)
+    for _ in range(600):  # a child waiting for the parent's thread would never finish
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        threading.Event().wait(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail('the forked child hung waiting for its checkpoint writes')
+    wait_for_checkpoint_writes()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (tmp_path / 'child_pointer').read_text() == 'child.pth'
+
+
+def test_the_pointer_is_written_off_the_training_thread_even_after_a_quick_fsync(tmp_path,
+                                                                               monkeypatch):
+    from mmlite.hooks import CheckpointHook
+    from mmlite.runner import Runner
+    from mmlite.runner import checkpoint as checkpoint_module
+    real_save, real_write = CheckpointHook._save, checkpoint_module.write_text_atomic
+    writers = []
+
+    def save_then_settle(self, runner, filename, **kwargs):
+        real_save(self, runner, filename, **kwargs)
+        wait_for_checkpoint_writes()  # the fsync is done before the hook queues the pointer
+
+    def recording_write(filename, text):
+        writers.append(threading.current_thread())
+        real_write(filename, text)
+    monkeypatch.setattr(CheckpointHook, '_save', save_then_settle)
+    monkeypatch.setattr(checkpoint_module, 'write_text_atomic', recording_write)
+    work = tmp_path / 'work'
+    Runner(model=_Net(), work_dir=str(work), train_cfg=dict(by_epoch=True, max_epochs=2),
+           train_dataloader=torch.utils.data.DataLoader(torch.randn(4, 2), batch_size=2),
+           optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)), log_level='WARNING').train()
+    assert len(writers) == 2 and threading.main_thread() not in writers
+    assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
+
+
+def test_a_state_serialised_in_memory_is_written_whole_in_pieces(tmp_path):
+    weights = torch.arange(700_000, dtype=torch.float32)  # 2.8 MB: three 1 MB pieces
+    assert weights.nbytes <= checkpoint_module._IN_MEMORY_LIMIT
+    path = str(tmp_path / 'epoch_1.pth')
+    with deferred_writes():
+        save_checkpoint({'w': weights}, path)
+    wait_for_checkpoint_writes()
+    assert torch.equal(torch.load(path, weights_only=True)['w'], weights)

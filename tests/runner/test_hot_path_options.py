@@ -166,7 +166,8 @@ def test_a_hook_is_called_only_at_the_points_it_overrides(tmp_path, monkeypatch)
     runner = make_runner(tmp_path, Linear3(), custom_hooks=[hook])
     runner.train()
     assert hook.ends == 1 and calls == []
-    assert all(getattr(call, '__self__', None) is not hook for call in runner._callers['after_train_iter'])
+    # The loops call the iteration points through iter_callers (positional arguments).
+    assert all(getattr(call, '__self__', None) is not hook for call in runner.iter_callers('after_train_iter'))
 
 
 def test_iter_timer_subclass_overriding_the_generic_method_still_sees_training():

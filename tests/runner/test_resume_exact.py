@@ -136,3 +136,31 @@ def test_batches_carry_the_positions_of_their_indices(sampler_type):
             seen.append(position)
     # Rank 1's positions after skipping its first 4: 9, 11, 13, ... (and on into later passes).
     assert seen[:3] == [9, 11, 13] and len(set(seen)) == len(seen)
+
+
+def test_a_checkpoint_in_the_earlier_layout_resumes_exactly(tmp_path):
+    """Checkpoints written before the histories were packed and the RNG words became bytes:
+    a history per key in log_scalars, the RNG states as int64 and uint8 tensors."""
+    import numpy as np
+    import torch
+
+    from mmlite.logging import MessageHub
+    reference = _train(work_dir=tmp_path / 'reference')
+    work_dir = tmp_path / 'run'
+    with pytest.raises(RuntimeError, match='simulated crash'):
+        _train(work_dir=work_dir, crash_at=10)
+    path = osp.join(work_dir, _last_checkpoint(work_dir))
+    checkpoint = torch.load(path, weights_only=True)
+    assert 'log_history' in checkpoint['message_hub']  # packed now
+    unpacker = MessageHub('earlier-layout')
+    unpacker.load_state_dict(checkpoint['message_hub'])
+    checkpoint['message_hub'] = unpacker.state_dict()
+    for state in checkpoint['rng_state']:
+        state['python'][1] = torch.tensor(np.frombuffer(state['python'][1], '<u4'), dtype=torch.int64)
+        state['numpy'][1] = torch.tensor(np.frombuffer(state['numpy'][1], '<u4'), dtype=torch.int64)
+        state['torch'] = torch.frombuffer(bytearray(state['torch']), dtype=torch.uint8)
+    torch.save(checkpoint, path)
+
+    resumed = _train(work_dir=work_dir, resume=True)
+    toys.assert_same_state(toys.state_of(reference), toys.state_of(resumed))
+    assert toys.logged_train_scalars(work_dir) == toys.logged_train_scalars(tmp_path / 'reference')

@@ -51,8 +51,13 @@ class BaseModel(BaseModule):
 
     def train_step(self, data: Any, optim_wrapper: Any) -> dict[str, torch.Tensor]:
         """One optimisation step; returns the log variables (detached 0-d tensors, no device sync)."""
+        # Read from _modules, where nn.Module keeps it: self.data_preprocessor would first miss
+        # in the instance dict and then go through Module.__getattr__, every iteration.
+        preprocessor = self._modules.get('data_preprocessor')
+        if preprocessor is None:
+            preprocessor = self.data_preprocessor
         with optim_wrapper.optim_context(self):
-            data = self.data_preprocessor(data, True)
+            data = preprocessor(data, True)
             losses = self._run_forward(data, mode='loss')
             parsed_loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(parsed_loss)
@@ -69,6 +74,8 @@ class BaseModel(BaseModule):
         return self._run_forward(data, mode='predict')
 
     def _run_forward(self, data: Any, mode: str) -> Any:
+        if type(data) is dict:  # the usual batch, without the call below
+            return self(**data, mode=mode)
         return run_forward(self, data, mode)
 
     def parse_losses(self, losses: dict[str, Any]) -> tuple[torch.Tensor, OrderedDict]:
@@ -81,6 +88,13 @@ class BaseModel(BaseModule):
         if not isinstance(losses, dict):
             raise TypeError(f'{type(self).__name__}.forward(mode="loss") must return a dict of losses, '
                             f'got {type(losses).__name__}')
+        if len(losses) == 1:  # a single 0-d loss tensor, the usual case: nothing to sum
+            (name, value), = losses.items()
+            if type(value) is torch.Tensor and not value.dim() and 'loss' in name:
+                detached = value.detach()
+                log_vars = OrderedDict(loss=detached)
+                log_vars[name] = detached
+                return value, log_vars
         # One pass: every entry reduced and logged, the 'loss' ones summed as they come.
         log_vars: OrderedDict = OrderedDict(loss=None)  # 'loss' (the total) is the first key
         loss = None

@@ -44,12 +44,16 @@ class BaseDataPreprocessor(nn.Module):
 
     def cast_data(self, data: Any) -> Any:
         """Return ``data`` with every tensor (and ``.to``-able object) on ``self.device``."""
+        if type(data) is dict:  # the usual batch: tensors already in place are kept without a call
+            device, tensor = self._device, torch.Tensor
+            return {key: value if type(value) is tensor and value.device == device
+                    else self.cast_data(value) for key, value in data.items()}
         if isinstance(data, torch.Tensor):
             # Already there (always, on a CPU run): skip the .to() call, a few us per tensor.
             if data.device == self._device:
                 return data
             return data.to(self._device, non_blocking=self._non_blocking_for(self._device))
-        if type(data) is dict or isinstance(data, Mapping):  # exact type first: an ABC check is slow
+        if isinstance(data, Mapping):
             return {key: self.cast_data(value) for key, value in data.items()}
         if data is None or isinstance(data, (str, bytes)):
             return data

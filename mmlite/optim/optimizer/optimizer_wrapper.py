@@ -25,6 +25,20 @@ def _has_batch_norm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
+_STEP_METHODS = ('scale_loss', 'backward', 'should_update', 'step', 'zero_grad')
+_PLAIN_STEPS: dict[type, bool] = {}
+
+
+def _plain_steps(cls: type) -> bool:
+    """Whether ``cls`` keeps OptimWrapper's own step methods (then update_params may inline
+    them); a subclass that overrides any of them (AMP, custom wrappers) goes through them."""
+    plain = _PLAIN_STEPS.get(cls)
+    if plain is None:
+        plain = _PLAIN_STEPS[cls] = all(getattr(cls, name) is getattr(OptimWrapper, name)
+                                        for name in _STEP_METHODS)
+    return plain
+
+
 @OPTIM_WRAPPERS.register_module()
 class OptimWrapper(BaseOptimWrapper):
     """The default optimizer wrapper: ``update_params(loss)`` does backward, then steps and
@@ -91,6 +105,15 @@ class OptimWrapper(BaseOptimWrapper):
     def update_params(self, loss: torch.Tensor, step_kwargs: dict | None = None,
                       zero_kwargs: dict | None = None) -> None:
         """Backward ``loss`` (scaled for accumulation); step and zero grads when a window ends."""
+        if (self._accumulative_counts == 1 and self.clip_func is None and not self.skip_nonfinite_loss
+                and step_kwargs is None and zero_kwargs is None
+                and (_PLAIN_STEPS.get(type(self)) or _plain_steps(type(self)))):
+            # The usual case, spelled out: what the calls below do, without five of them.
+            loss.backward()
+            self._inner_count += 1
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            return
         if self.skip_nonfinite_loss and not torch.isfinite(loss).all():
             self._inner_count += 1  # still counted, so accumulation windows stay aligned
             self.skipped_counts.append(self._inner_count)
