@@ -152,12 +152,10 @@ class MessageHub(ManagerMixin):
         if self._deferred:
             self.flush_deferred()
         buffer = self._log_scalars.get(key)
-        # Called several times per iteration: a known key with its usual flag skips the checks,
+        # Possibly called every iteration: a known key with its usual flag skips the checks,
         # and a plain float (times, learning rates) after no pending tensor is appended here.
         if buffer is None or self._resumed_keys.get(key) is not resumed:
-            self._set_resumed(key, resumed)
-            if buffer is None:
-                buffer = self._log_scalars[key] = HistoryBuffer()
+            buffer = self._checked_buffer(key, resumed)
         elif type(value) is float and type(count) is int and not buffer._pending:
             buffer._values.append(value)
             buffer._counts.append(count)
@@ -170,10 +168,16 @@ class MessageHub(ManagerMixin):
             self.flush_deferred()
         buffer = self._log_scalars.get(key)
         if buffer is None or self._resumed_keys.get(key) is not resumed:
-            self._set_resumed(key, resumed)
-            if buffer is None:
-                buffer = self._log_scalars[key] = HistoryBuffer()
+            buffer = self._checked_buffer(key, resumed)
         buffer.extend(values)
+
+    def _checked_buffer(self, key: str, resumed: bool) -> HistoryBuffer:
+        """The buffer of ``key`` (made if new), once ``resumed`` is checked against the key's flag."""
+        self._set_resumed(key, resumed)
+        buffer = self._log_scalars.get(key)
+        if buffer is None:
+            buffer = self._log_scalars[key] = HistoryBuffer()
+        return buffer
 
     def update_scalars(self, log_dict: Mapping[str, Any], resumed: bool = True) -> None:
         """``update_scalar`` for each item; a value may be ``{'value': v, 'count': n}``."""

@@ -5,36 +5,11 @@ import json
 import os
 
 import pytest
-import torch
-from torch import nn
-from torch.utils.data import Dataset
 
 from mmlite.hooks import Hook
-from mmlite.model import BaseModel
 from mmlite.runner import Runner
 
-
-class PairDataset(Dataset):
-    def __init__(self, size=24):
-        self.x = torch.arange(size * 2, dtype=torch.float32).reshape(size, 2) / size
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return dict(inputs=self.x[i], labels=self.x[i].sum())
-
-
-class Regressor(BaseModel):
-    def __init__(self):
-        super().__init__()
-        self.linear = nn.Linear(2, 1)
-
-    def forward(self, inputs, labels=None, mode='tensor'):
-        out = self.linear(inputs).squeeze(-1)
-        if mode == 'loss':
-            return dict(loss=((out - labels) ** 2).mean())
-        return out
+from ..runner.test_runner_loops import PairDataset, Regressor
 
 
 class ReadBack(Hook):
@@ -77,7 +52,7 @@ def test_lines_are_on_disk_mid_training_and_files_closed_after_the_run(tmp_path)
     read_back = ReadBack()
     runner = Runner(
         model=Regressor(), work_dir=str(tmp_path),
-        train_dataloader=dict(dataset=PairDataset(), batch_size=4, num_workers=1,
+        train_dataloader=dict(dataset=PairDataset(24), batch_size=4, num_workers=1,
                               collate_fn=dict(type='default_collate'),
                               sampler=dict(type='DefaultSampler', shuffle=True)),
         train_cfg=dict(by_epoch=True, max_epochs=2),
