@@ -1,0 +1,139 @@
+"""Machine instructions per training iteration, bare loop against ``Runner.train()``, counted
+by valgrind's callgrind: deterministic, however busy the machine is.
+
+    python benchmarks/instructions.py        # needs valgrind and a C compiler; ~2-3 minutes
+
+Wall-clock ratios on a shared 2-core machine move by +-10%; bytecode counts (opcodes.py) do
+not, but they weigh a dict lookup like an addition. This counts what the CPU executes: C,
+Python and torch alike. A tiny shared library issues callgrind's client requests; each worker
+runs the workload of opcodes.py (checkpoints off, a log line every 50 iterations) under
+``valgrind --tool=callgrind --instr-atstart=no`` and switches counting on for its third epoch
+only, so imports and start-up cost nothing but time. The two workers run side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PER_EPOCH = 100
+_CONTROL_C = '''
+#include <valgrind/callgrind.h>
+void count_start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
+void count_stop(void) { CALLGRIND_DUMP_STATS_AT("measured"); CALLGRIND_STOP_INSTRUMENTATION; }
+'''
+
+
+def _build_control(folder: str) -> str:
+    source, library = os.path.join(folder, 'count.c'), os.path.join(folder, 'count.so')
+    with open(source, 'w') as f:
+        f.write(_CONTROL_C)
+    done = subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-o', library, source],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f'cannot build the callgrind control library (needs a C compiler and '
+                         f'valgrind/callgrind.h):\n{done.stderr}')
+    return library
+
+
+def _worker(which: str, library: str) -> None:
+    """Train three epochs; count the third."""
+    import ctypes
+    sys.path.insert(0, HERE)
+    import torch
+    import torch.nn.functional as F
+
+    from tiny_setup import BATCH_SIZE, LR, MOMENTUM, TinyDataset, make_model_class, make_net
+    control = ctypes.CDLL(library)
+    torch.set_num_threads(1)
+    if which == 'bare':
+        net = make_net()
+        optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+        loader = torch.utils.data.DataLoader(TinyDataset(PER_EPOCH * BATCH_SIZE),
+                                             batch_size=BATCH_SIZE, shuffle=True)
+        for epoch in range(3):
+            if epoch == 2:
+                control.count_start()
+            for batch in loader:
+                loss = F.cross_entropy(net(batch['inputs']), batch['data_samples'])
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+        control.count_stop()
+        return
+    from mmlite.hooks import Hook
+    from mmlite.model import BaseModel
+    from mmlite.runner import Runner
+
+    class ThirdEpoch(Hook):
+        priority = 'LOWEST'
+
+        def before_train_epoch(self, runner) -> None:
+            if runner.epoch == 2:
+                control.count_start()
+
+        def after_train_epoch(self, runner) -> None:
+            if runner.epoch == 2:
+                control.count_stop()
+
+    with tempfile.TemporaryDirectory(prefix='instructions_') as work_dir:
+        Runner(model=make_model_class(BaseModel)(), work_dir=work_dir,
+               train_dataloader=dict(dataset=TinyDataset(PER_EPOCH * BATCH_SIZE),
+                                     sampler=dict(type='DefaultSampler', shuffle=True),
+                                     batch_size=BATCH_SIZE, num_workers=0,
+                                     collate_fn=dict(type='default_collate')),
+               train_cfg=dict(by_epoch=True, max_epochs=3),
+               optim_wrapper=dict(optimizer=dict(type='SGD', lr=LR, momentum=MOMENTUM)),
+               default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
+               custom_hooks=[ThirdEpoch()], randomness=dict(seed=0), log_level='WARNING').train()
+
+
+def _start(which: str, library: str, folder: str) -> tuple[subprocess.Popen, str]:
+    out = os.path.join(folder, f'callgrind.{which}')
+    cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--dump-instr=no',
+           f'--callgrind-out-file={out}', sys.executable, os.path.abspath(__file__),
+           '--worker', which, '--library', library]
+    env = dict(os.environ, PYTHONHASHSEED='0')
+    with open(os.path.join(folder, f'{which}.log'), 'w') as log:  # the child keeps its own copy
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder), out
+
+
+def _measured_total(out: str) -> int:
+    """Instructions of the dump made at count_stop (callgrind numbers dumps ``.1``, ``.2``...)."""
+    with open(f'{out}.1') as f:
+        for line in f:
+            if line.startswith('totals:'):
+                return int(line.split()[1])
+    raise RuntimeError(f'no totals in {out}.1')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--worker', choices=('bare', 'mmlite'), help=argparse.SUPPRESS)
+    parser.add_argument('--library', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker, args.library)
+        return
+    if shutil.which('valgrind') is None:
+        raise SystemExit('valgrind is not installed: this benchmark needs it (apt install valgrind)')
+    with tempfile.TemporaryDirectory(prefix='instructions_') as folder:
+        library = _build_control(folder)
+        runs = {which: _start(which, library, folder) for which in ('bare', 'mmlite')}
+        totals = {}
+        for which, (process, out) in runs.items():
+            if process.wait() != 0:
+                with open(os.path.join(folder, f'{which}.log')) as f:
+                    raise SystemExit(f'the {which} worker failed:\n{f.read()[-3000:]}')
+            totals[which] = _measured_total(out) / PER_EPOCH
+    print(f'machine instructions per iteration (one steady-state epoch of {PER_EPOCH} iterations)')
+    print(f'bare loop {totals["bare"]:12,.0f}\nmmlite    {totals["mmlite"]:12,.0f}\n'
+          f'ratio     {totals["mmlite"] / totals["bare"]:12.3f}')
+
+
+if __name__ == '__main__':
+    main()
