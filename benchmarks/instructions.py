@@ -20,7 +20,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PER_EPOCH = 100
+sys.path.insert(0, HERE)
+
+from opcodes import PER_EPOCH, train_bare, train_runner  # noqa: E402 (the same workload)
 _CONTROL_C = '''
 #include <valgrind/callgrind.h>
 void count_start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
@@ -41,33 +43,17 @@ def _build_control(folder: str) -> str:
 
 
 def _worker(which: str, library: str) -> None:
-    """Train three epochs; count the third."""
+    """Train three epochs of opcodes.py's workload; count the third."""
     import ctypes
-    sys.path.insert(0, HERE)
-    import torch
-    import torch.nn.functional as F
 
-    from tiny_setup import BATCH_SIZE, LR, MOMENTUM, TinyDataset, make_model_class, make_net
-    control = ctypes.CDLL(library)
+    import torch
     torch.set_num_threads(1)
+    control = ctypes.CDLL(library)
     if which == 'bare':
-        net = make_net()
-        optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
-        loader = torch.utils.data.DataLoader(TinyDataset(PER_EPOCH * BATCH_SIZE),
-                                             batch_size=BATCH_SIZE, shuffle=True)
-        for epoch in range(3):
-            if epoch == 2:
-                control.count_start()
-            for batch in loader:
-                loss = F.cross_entropy(net(batch['inputs']), batch['data_samples'])
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad()
+        train_bare(3, lambda epoch: control.count_start() if epoch == 2 else None)
         control.count_stop()
         return
     from mmlite.hooks import Hook
-    from mmlite.model import BaseModel
-    from mmlite.runner import Runner
 
     class ThirdEpoch(Hook):
         priority = 'LOWEST'
@@ -80,16 +66,7 @@ def _worker(which: str, library: str) -> None:
             if runner.epoch == 2:
                 control.count_stop()
 
-    with tempfile.TemporaryDirectory(prefix='instructions_') as work_dir:
-        Runner(model=make_model_class(BaseModel)(), work_dir=work_dir,
-               train_dataloader=dict(dataset=TinyDataset(PER_EPOCH * BATCH_SIZE),
-                                     sampler=dict(type='DefaultSampler', shuffle=True),
-                                     batch_size=BATCH_SIZE, num_workers=0,
-                                     collate_fn=dict(type='default_collate')),
-               train_cfg=dict(by_epoch=True, max_epochs=3),
-               optim_wrapper=dict(optimizer=dict(type='SGD', lr=LR, momentum=MOMENTUM)),
-               default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
-               custom_hooks=[ThirdEpoch()], randomness=dict(seed=0), log_level='WARNING').train()
+    train_runner(3, ThirdEpoch())
 
 
 def _start(which: str, library: str, folder: str) -> tuple[subprocess.Popen, str]:

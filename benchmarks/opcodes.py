@@ -18,6 +18,8 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -63,29 +65,49 @@ def _short(path: str) -> str:
     return path
 
 
-def count_bare() -> Counter:
-    counter = OpcodeCounter()
+def train_bare(epochs: int, before_epoch: Callable[[int], None]) -> None:
+    """The bare loop of overhead.py for ``epochs`` epochs of PER_EPOCH batches, calling
+    ``before_epoch(epoch)`` before each (where a count starts)."""
     net = make_net()
     optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
     loader = torch.utils.data.DataLoader(TinyDataset(PER_EPOCH * BATCH_SIZE), batch_size=BATCH_SIZE,
                                          shuffle=True)
-    for epoch in range(2):
-        if epoch == 1:
-            counter.start()
+    for epoch in range(epochs):
+        before_epoch(epoch)
         for batch in loader:
             loss = F.cross_entropy(net(batch['inputs']), batch['data_samples'])
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
+
+
+def train_runner(epochs: int, hook: Any) -> None:
+    """``Runner.train()`` on the same workload (checkpoints off, a log line every 50
+    iterations), with ``hook`` (a LOWEST-priority Hook that starts and stops a count) added."""
+    from mmlite.model import BaseModel
+    from mmlite.runner import Runner
+    from tiny_setup import make_model_class
+    with tempfile.TemporaryDirectory(prefix='counted_') as work_dir:
+        Runner(model=make_model_class(BaseModel)(), work_dir=work_dir,
+               train_dataloader=dict(dataset=TinyDataset(PER_EPOCH * BATCH_SIZE),
+                                     sampler=dict(type='DefaultSampler', shuffle=True),
+                                     batch_size=BATCH_SIZE, num_workers=0,
+                                     collate_fn=dict(type='default_collate')),
+               train_cfg=dict(by_epoch=True, max_epochs=epochs),
+               optim_wrapper=dict(optimizer=dict(type='SGD', lr=LR, momentum=MOMENTUM)),
+               default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
+               custom_hooks=[hook], randomness=dict(seed=0), log_level='WARNING').train()
+
+
+def count_bare() -> Counter:
+    counter = OpcodeCounter()
+    train_bare(2, lambda epoch: counter.start() if epoch == 1 else None)
     counter.stop()
     return counter.counts
 
 
 def count_mmlite() -> Counter:
     from mmlite.hooks import Hook
-    from mmlite.model import BaseModel
-    from mmlite.runner import Runner
-    from tiny_setup import make_model_class
     counter = OpcodeCounter()
 
     class SecondEpoch(Hook):
@@ -98,16 +120,7 @@ def count_mmlite() -> Counter:
         def after_train_epoch(self, runner) -> None:
             counter.stop()
 
-    with tempfile.TemporaryDirectory(prefix='opcodes_') as work_dir:
-        Runner(model=make_model_class(BaseModel)(), work_dir=work_dir,
-               train_dataloader=dict(dataset=TinyDataset(PER_EPOCH * BATCH_SIZE),
-                                     sampler=dict(type='DefaultSampler', shuffle=True),
-                                     batch_size=BATCH_SIZE, num_workers=0,
-                                     collate_fn=dict(type='default_collate')),
-               train_cfg=dict(by_epoch=True, max_epochs=2),
-               optim_wrapper=dict(optimizer=dict(type='SGD', lr=LR, momentum=MOMENTUM)),
-               default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
-               custom_hooks=[SecondEpoch()], randomness=dict(seed=0), log_level='WARNING').train()
+    train_runner(2, SecondEpoch())
     return counter.counts
 
 

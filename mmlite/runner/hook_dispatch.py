@@ -125,9 +125,8 @@ class HookDispatch:
         """Call ``fn_name`` of every hook that overrides it, in priority order."""
         callers = self._callers.get(fn_name)
         if callers is None:
-            callers = [_caller(hook, fn_name) for hook in self._hooks
-                       if (hook.overrides(fn_name) if isinstance(hook, Hook) else hasattr(hook, fn_name))]
-            self._callers[fn_name] = callers
+            callers = self._callers[fn_name] = [_caller(hook, fn_name)
+                                                for hook in self._hooks_at(fn_name)]
         for call in callers:
             call(self, **kwargs)
 
@@ -138,10 +137,14 @@ class HookDispatch:
         position: the loops call these directly, sparing a keyword dict per hook and iteration."""
         callers = self._iter_callers.get(point)
         if callers is None:
-            callers = [_positional_caller(hook, point) for hook in self._hooks
-                       if (hook.overrides(point) if isinstance(hook, Hook) else hasattr(hook, point))]
-            self._iter_callers[point] = callers
+            callers = self._iter_callers[point] = [_positional_caller(hook, point)
+                                                   for hook in self._hooks_at(point)]
         return callers
+
+    def _hooks_at(self, point: str) -> list:
+        """The registered hooks that act at ``point``, in priority order."""
+        return [hook for hook in self._hooks
+                if (hook.overrides(point) if isinstance(hook, Hook) else hasattr(hook, point))]
 
     def get_hooks_info(self) -> str:
         """A table of the hooks each point calls, with their priorities."""
