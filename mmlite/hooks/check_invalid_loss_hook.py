@@ -65,12 +65,11 @@ class CheckInvalidLossHook(Hook):
         self.action = action
         self._loss_keys: list[str] = []  # hub keys of the model's losses, e.g. 'train/loss'
         self._num_outputs = -1
-        self._unchecked = 0  # iterations since the last check
-        self._last_iter = 0  # 1-based number of the last iteration seen
+        self._checked_through = 0  # iterations done at the last check
+        self._last_iter = 0  # iterations done at the current check
 
     def before_train(self, runner) -> None:
-        self._unchecked = 0
-        self._last_iter = runner.iter
+        self._checked_through = self._last_iter = runner.iter
         if self.action == 'skip':
             for wrapper in _optim_wrappers(runner.optim_wrapper):
                 wrapper.skip_nonfinite_loss = True
@@ -80,24 +79,33 @@ class CheckInvalidLossHook(Hook):
         if outputs is not None and len(outputs) != self._num_outputs:
             self._num_outputs = len(outputs)
             self._loss_keys = [f'train/{key}' for key in outputs if 'loss' in key]
-        self._unchecked += 1
-        self._last_iter += 1  # counted here, not read from runner.iter: one property call less
-        if self._last_iter % self.interval == 0:
-            self._check(runner)
+        done = runner.iter + 1  # runner.iter counts the iterations before this one
+        if done % self.interval == 0:
+            self._check(runner, done)
+
+    def _after_train_iter_gap(self, runner, batch_idx: int) -> int:
+        """The loop calls after_train_iter only every ``interval`` iterations (see
+        Runner.train_iter_plan): the check reads all the losses since the last one anyway."""
+        return self.interval - (runner.iter + 1) % self.interval
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        self._check(runner, saving=True)
+        # The checkpoint names the iterations it holds, whether it is saved by epoch (after the
+        # counter moved on) or by iteration (before).
+        done = checkpoint.get('meta', {}).get('iter', runner.iter)
+        self._check(runner, done, saving=True)
 
     def after_train(self, runner) -> None:
-        self._check(runner)
+        self._check(runner, runner.iter)
 
     # ------------------------------------------------------------------ checks
-    def _check(self, runner, saving: bool = False) -> None:
+    def _check(self, runner, done: int, saving: bool = False) -> None:
+        """Check the losses of the iterations after the last check, up to ``done`` in all."""
         if self.action == 'skip':
             self._report_skipped(runner)
             return
-        count, self._unchecked = self._unchecked, 0
-        if count == 0:
+        count = done - self._checked_through
+        self._checked_through = self._last_iter = done
+        if count <= 0:
             return
         bad = self._first_bad(runner, count)
         if bad is None:

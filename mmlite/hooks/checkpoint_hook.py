@@ -187,6 +187,11 @@ class CheckpointHook(Hook):
             runner.logger.info(f'Saving checkpoint at {runner.iter + 1} iterations')
             self._save_checkpoint(runner)
 
+    def _after_train_iter_gap(self, runner, batch_idx: int) -> int | None:
+        """None when saving by epoch (after_train_iter returns at once), else every iteration
+        (see Runner.train_iter_plan)."""
+        return None if self.by_epoch else 1
+
     def after_val_epoch(self, runner, metrics: dict[str, float] | None = None) -> None:
         if not self.save_best or self.out_dir is None or metrics is None:
             # out_dir is None in a standalone runner.val(): there is nothing to save then.

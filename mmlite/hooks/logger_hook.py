@@ -117,6 +117,18 @@ class LoggerHook(Hook):
         runner.logger.info(log_str)
         runner.visualizer.add_scalars(tag, step=iters_done, file_path=self.json_log_path)
 
+    def _after_train_iter_gap(self, runner, batch_idx: int) -> int | None:
+        """Iterations after ``batch_idx`` to the next one whose after_train_iter does more
+        than the three tests above (see Runner.train_iter_plan); None: not in this epoch."""
+        done = batch_idx + 1
+        gap = min(self.interval - done % self.interval,
+                  self.interval_exp_name - (runner.iter + 1) % self.interval_exp_name)
+        epoch_length = self._epoch_length
+        if epoch_length is None:
+            epoch_length = len(runner.train_dataloader)
+        # Past the end: an iteration-based loop, whose batch_idx runs on past one epoch.
+        return min(gap, epoch_length - done) if done < epoch_length else gap
+
     # ------------------------------------------------------------ val and test
     def after_val_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                        outputs: Any = None) -> None:

@@ -48,13 +48,23 @@ class ParamSchedulerHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
+        for scheduler in self._by_iteration(runner):
+            scheduler.step()
+
+    def _after_train_iter_gap(self, runner, batch_idx: int) -> int | None:
+        """1 while there is an iteration-based scheduler to step, else None: the loop then
+        leaves this hook out of after_train_iter (see Runner.train_iter_plan) until the
+        next epoch, when it asks again."""
+        return 1 if self._by_iteration(runner) else None
+
+    def _by_iteration(self, runner) -> list:
+        """The iteration-based schedulers, worked out again only when the runner's schedulers
+        object changes."""
         source, schedulers = self._iter_schedulers
         if source is not runner.param_schedulers:
-            # Worked out again only when the runner's schedulers object changes.
             schedulers = [s for s in _all_schedulers(runner.param_schedulers) if not s.by_epoch]
             self._iter_schedulers = (runner.param_schedulers, schedulers)
-        for scheduler in schedulers:
-            scheduler.step()
+        return schedulers
 
     def after_train_epoch(self, runner) -> None:
         for scheduler in _all_schedulers(runner.param_schedulers):

@@ -66,6 +66,22 @@ def _positional_caller(hook: Any, point: str) -> Callable:
     return lambda runner, *args: method(runner, **dict(zip(names, args)))
 
 
+# The key under which iter_callers' cache keeps the after_train_iter plan (see train_iter_plan).
+_TRAIN_ITER_PLAN = 'after_train_iter/plan'
+
+
+def _gap_function(hook: Any) -> Callable | None:
+    """``hook._after_train_iter_gap`` when it describes the ``after_train_iter`` the hook uses:
+    a subclass (or instance) with its own ``after_train_iter`` is called every iteration."""
+    if 'after_train_iter' in vars(hook):
+        return None
+    for klass in type(hook).__mro__:
+        if '_after_train_iter_gap' in vars(klass):
+            method = vars(klass).get('after_train_iter')
+            return hook._after_train_iter_gap if type(hook).after_train_iter is method else None
+    return None
+
+
 class HookDispatch:
     """Hook registration, ordering and calling for the Runner."""
 
@@ -140,6 +156,22 @@ class HookDispatch:
             callers = self._iter_callers[point] = [_positional_caller(hook, point)
                                                    for hook in self._hooks_at(point)]
         return callers
+
+    def train_iter_plan(self) -> tuple[list[Callable], list[Callable], list[Callable]]:
+        """``(every, all, gaps)`` for ``after_train_iter``: the callers of hooks that act at
+        every iteration, all callers (as ``iter_callers``), and the ``_after_train_iter_gap``
+        of the others -- stock hooks that act only every so often (LoggerHook, a by-epoch
+        CheckpointHook...). A training loop calls ``all`` at the first iteration of an epoch
+        and whenever a gap says one of those hooks acts, and ``every`` in between: the hooks
+        left out would have returned at once."""
+        plan = self._iter_callers.get(_TRAIN_ITER_PLAN)
+        if plan is None:
+            callers = self.iter_callers('after_train_iter')
+            gaps = [_gap_function(hook) for hook in self._hooks_at('after_train_iter')]
+            plan = self._iter_callers[_TRAIN_ITER_PLAN] = (
+                [call for call, gap in zip(callers, gaps) if gap is None], callers,
+                [gap for gap in gaps if gap is not None])
+        return plan
 
     def _hooks_at(self, point: str) -> list:
         """The registered hooks that act at ``point``, in priority order."""

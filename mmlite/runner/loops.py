@@ -19,7 +19,7 @@ from mmlite.registry import LOOPS
 from .amp import autocast
 from .base_loop import BaseLoop, InfiniteDataloaderIterator, check_not_empty, reseed_loader, skip_batches
 from .checkpoint_writer import wait_for_checkpoint_writes
-from .hook_dispatch import HookDispatch
+from .hook_dispatch import _TRAIN_ITER_PLAN, HookDispatch
 from .run_safety import RunSafety
 
 
@@ -55,10 +55,27 @@ def _dynamic_intervals(start_interval: int, dynamic_intervals: list[tuple[int, i
     return milestones, intervals
 
 
+def _next_acting(gaps: list, runner: Any, batch_idx: int) -> int:
+    """Iterations from ``batch_idx`` to the next one at which a hook with a gap acts."""
+    nearest = _NEVER
+    for gap in gaps:
+        distance = gap(runner, batch_idx)
+        if distance is not None:
+            nearest = min(nearest, max(distance, 1))
+    return nearest
+
+
+_NEVER = 2**62  # no hook with a gap acts again (in this epoch)
+
+
 class _TrainLoopMixin:
     """What the two training loops share: counters, stopping, validation interval."""
 
     _direct_dispatch: bool | None = None  # see _dispatches_directly; worked out once
+    # after_train_iter goes to every hook (runner.train_iter_plan()[1]) from this iteration
+    # on, and to the every-iteration ones before it; an epoch's first iteration calls all.
+    _all_hooks_from = 0
+    _plan: tuple | None = None
 
     def _init_train_state(self, val_begin: int, val_interval: int, dynamic_intervals) -> None:
         self._epoch = 0
@@ -115,9 +132,15 @@ class _TrainLoopMixin:
         for call in before if before is not None else runner.iter_callers('before_train_iter'):
             call(runner, idx, data_batch)
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
-        after = callers.get('after_train_iter')
-        for call in after if after is not None else runner.iter_callers('after_train_iter'):
-            call(runner, idx, data_batch, outputs)
+        plan = callers.get(_TRAIN_ITER_PLAN) or runner.train_iter_plan()
+        if self._iter < self._all_hooks_from and plan is self._plan:
+            for call in plan[0]:
+                call(runner, idx, data_batch, outputs)
+        else:  # a hook that acts only every so often is due (or the hooks changed)
+            for call in plan[1]:
+                call(runner, idx, data_batch, outputs)
+            self._plan = plan
+            self._all_hooks_from = self._iter + _next_acting(plan[2], runner, idx)
         self._iter += 1
         if runner._preempt_signal is not None or runner._distributed:  # else it would do nothing
             runner._check_preemption()
@@ -160,6 +183,7 @@ class EpochBasedTrainLoop(_TrainLoopMixin, BaseLoop):
         start = self._iter - self._epoch * len(self.dataloader)  # > 0 only when resumed mid-epoch
         reseed_loader(self.dataloader, self._epoch)
         iterator = skip_batches(self.dataloader, start) or iter(self.dataloader)
+        self._all_hooks_from = self._iter  # hooks' gaps count within an epoch
         for idx, data_batch in enumerate(iterator, start):
             self.run_iter(idx, data_batch)
             if self.stop_training:
@@ -195,6 +219,7 @@ class IterBasedTrainLoop(_TrainLoopMixin, BaseLoop):
             self.dataloader_iterator = InfiniteDataloaderIterator(self.dataloader,
                                                                   start_batch=self._iter)
             runner.model.train()
+            self._all_hooks_from = self._iter
             while self._iter < self._max_iters and not self.stop_training:
                 data_batch = next(self.dataloader_iterator)
                 self.run_iter(self._iter, data_batch)

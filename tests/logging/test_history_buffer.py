@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.overrides import TorchFunctionMode
 
+import mmlite.logging.history_buffer as history_buffer
 from mmlite.logging import HistoryBuffer
 
 _SYNCING = {'item', 'tolist', 'cpu', '__float__', '__int__', 'numpy', '__bool__'}
@@ -60,7 +61,9 @@ def test_max_length_keeps_the_newest():
     assert len(buffer) == 3
 
 
-def test_tensor_updates_do_not_sync_and_statistics_sync_once():
+def test_tensor_updates_do_not_sync_and_statistics_sync_once(monkeypatch):
+    # As for tensors on a GPU: CPU tensors take a cheaper per-value path (nothing to wait for).
+    monkeypatch.setattr(history_buffer, '_IS_CPU', lambda tensor: False)
     buffer = HistoryBuffer()
     weight = torch.tensor(2.0, requires_grad=True)
     losses = [weight * i for i in range(20)]
@@ -76,6 +79,20 @@ def test_tensor_updates_do_not_sync_and_statistics_sync_once():
     with _RecordTorchCalls() as second_read:
         buffer.max()
     assert not _SYNCING & set(second_read.names)  # already converted
+
+
+def test_cpu_tensors_are_read_one_by_one_with_the_same_values(monkeypatch):
+    values = [torch.tensor(0.1), torch.tensor([2.5], dtype=torch.float64), torch.tensor(3)]
+    per_value, batched = HistoryBuffer(), HistoryBuffer()
+    for value in values:
+        per_value.update(value)
+        batched.update(value)
+    expected = [float(v) for v in values]
+    with _RecordTorchCalls() as reads:
+        assert per_value.data[0].tolist() == expected
+    assert reads.names.count('__float__') == 3 and 'tolist' not in reads.names
+    monkeypatch.setattr(history_buffer, '_IS_CPU', lambda tensor: False)  # the batched path
+    assert batched.data[0].tolist() == per_value.data[0].tolist()
 
 
 def test_stored_tensors_drop_the_autograd_graph():
@@ -212,8 +229,6 @@ def test_state_between_updates_matches_the_history(entries, max_length):
 
 
 def test_extend_matches_update_one_by_one_with_tensors_and_eviction():
-    import torch
-    from mmlite.logging import HistoryBuffer
     values = [1.0, torch.tensor(2.0), 3, torch.tensor(4.0), torch.tensor(5.0), 6.0, 7.0]
     one_by_one, in_bulk = HistoryBuffer(max_length=5), HistoryBuffer(max_length=5)
     for value in values:

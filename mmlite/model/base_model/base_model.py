@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -56,10 +57,13 @@ class BaseModel(BaseModule):
         preprocessor = self._modules.get('data_preprocessor')
         if preprocessor is None:
             preprocessor = self.data_preprocessor
-        with optim_wrapper.optim_context(self):
-            data = preprocessor(data, True)
-            losses = self._run_forward(data, mode='loss')
-            parsed_loss, log_vars = self.parse_losses(losses)
+        context = optim_wrapper.optim_context(self)
+        if type(context) is nullcontext:  # the usual case: no __enter__/__exit__ calls for nothing
+            losses = self._run_forward(preprocessor(data, True), mode='loss')
+        else:
+            with context:
+                losses = self._run_forward(preprocessor(data, True), mode='loss')
+        parsed_loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(parsed_loss)
         return log_vars
 
