@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -35,9 +36,10 @@ def _loader_cfg(num_samples: int) -> dict:
                 batch_size=BATCH_SIZE, num_workers=0, collate_fn=dict(type='default_collate'))
 
 
-def run_bare(epochs: int, per_epoch: int, work_dir: str) -> tuple[float, float]:
+def run_bare(epochs: int, per_epoch: int, work_dir: str,
+             marks: tuple[Callable, Callable] | None = None) -> tuple[float, float]:
     """(wall, CPU) seconds of the plain loop: DataLoader + forward + loss + backward + step +
-    zero_grad."""
+    zero_grad. ``marks``: two callables run where the timing starts and stops."""
     import torch
     import torch.nn.functional as F
 
@@ -48,6 +50,8 @@ def run_bare(epochs: int, per_epoch: int, work_dir: str) -> tuple[float, float]:
     loader = torch.utils.data.DataLoader(TinyDataset(per_epoch * BATCH_SIZE),
                                          batch_size=BATCH_SIZE, shuffle=True)
     net.train()
+    if marks:
+        marks[0]()
     start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(epochs):
         for batch in loader:
@@ -55,10 +59,14 @@ def run_bare(epochs: int, per_epoch: int, work_dir: str) -> tuple[float, float]:
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
-    return time.perf_counter() - start, time.process_time() - cpu_start
+    elapsed = time.perf_counter() - start, time.process_time() - cpu_start
+    if marks:
+        marks[1]()
+    return elapsed
 
 
-def _runner_kwargs(epochs: int, per_epoch: int, work_dir: str, model_cls: type, stopwatch) -> dict:
+def runner_kwargs(epochs: int, per_epoch: int, work_dir: str, model_cls: type, stopwatch) -> dict:
+    """Runner arguments of the measured run; ``stopwatch`` is a hook added to the defaults."""
     return dict(model=model_cls(), work_dir=work_dir,
                 train_dataloader=_loader_cfg(per_epoch * BATCH_SIZE),
                 train_cfg=dict(by_epoch=True, max_epochs=epochs),
@@ -74,7 +82,7 @@ def run_mmlite(epochs: int, per_epoch: int, work_dir: str,
     from mmlite.runner import Runner
     from tiny_setup import make_model_class, make_stopwatch_class
     stopwatch = make_stopwatch_class(Hook)()
-    runner = Runner(**_runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
+    runner = Runner(**runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
                                      stopwatch))
     if profile:
         import cProfile
@@ -93,7 +101,7 @@ def run_mmengine(epochs: int, per_epoch: int, work_dir: str) -> tuple[float, flo
     from mmengine.runner import Runner
     from tiny_setup import make_model_class, make_stopwatch_class
     stopwatch = make_stopwatch_class(Hook)()
-    Runner(**_runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
+    Runner(**runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
                             stopwatch)).train()
     return stopwatch.elapsed()
 
