@@ -46,6 +46,9 @@ class BaseDataPreprocessor(nn.Module):
         """Return ``data`` with every tensor (and ``.to``-able object) on ``self.device``."""
         if type(data) is dict:  # the usual batch: tensors already in place are kept without a call
             device, tensor = self._device, torch.Tensor
+            if device.type == 'cpu':  # is_cpu: no torch.device made per tensor to compare
+                return {key: value if type(value) is tensor and value.is_cpu
+                        else self.cast_data(value) for key, value in data.items()}
             return {key: value if type(value) is tensor and value.device == device
                     else self.cast_data(value) for key, value in data.items()}
         if isinstance(data, torch.Tensor):
