@@ -153,6 +153,8 @@ class CheckpointHook(Hook):
         else:
             self.out_dir = osp.join(self._out_dir_cfg, osp.basename(work_dir.rstrip(osp.sep)))
         runner.logger.info(f'Checkpoints will be saved to {self.out_dir}.')
+        from mmlite.runner.checkpoint import prepare_torch_save
+        prepare_torch_save()  # a one-time cost of the first save, paid at setup instead
         hub = runner.message_hub
         # Resumed runs continue the previous run's bookkeeping.
         self.last_ckpt = hub.get_info('last_ckpt')
