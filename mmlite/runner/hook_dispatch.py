@@ -73,7 +73,7 @@ _TRAIN_ITER_PLAN = 'after_train_iter/plan'
 def _gap_function(hook: Any) -> Callable | None:
     """``hook._after_train_iter_gap`` when it describes the ``after_train_iter`` the hook uses:
     a subclass (or instance) with its own ``after_train_iter`` is called every iteration."""
-    if 'after_train_iter' in vars(hook):
+    if 'after_train_iter' in getattr(hook, '__dict__', ()):  # set on the instance
         return None
     for klass in type(hook).__mro__:
         if '_after_train_iter_gap' in vars(klass):

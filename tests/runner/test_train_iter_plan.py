@@ -117,3 +117,11 @@ def test_iteration_based_schedulers_still_step_every_iteration(tmp_path):
     planned = lrs_seen(Runner, 'planned')
     assert planned == lrs_seen(EveryPointRunner, 'every')
     assert planned[0] < planned[1] < planned[2] and planned[2:] == pytest.approx([0.1] * 6)
+
+
+def test_an_after_train_iter_set_on_the_instance_is_called_every_iteration(tmp_path):
+    seen = []
+    logger = LoggerHook(interval=50)
+    logger.after_train_iter = lambda runner, batch_idx, data_batch=None, outputs=None: seen.append(batch_idx)
+    _train(Runner, tmp_path, 'w', batch_size=4, train_cfg=dict(by_epoch=True, max_epochs=2), logger=logger)
+    assert seen == [0, 1, 2, 3] * 2
