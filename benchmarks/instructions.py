@@ -55,28 +55,10 @@ def _build_control(folder: str) -> str:
 def _whole_run(which: str, control: Any) -> None:
     """overhead.py's measured run (10 epochs of 300 iterations, INFO log lines, a checkpoint
     per epoch), counted from where its timing starts to where it stops."""
-    from overhead import run_bare, runner_kwargs
+    from overhead import run_bare, run_mmlite
+    run = run_bare if which == 'bare' else run_mmlite
     with tempfile.TemporaryDirectory(prefix='counted_') as work_dir:
-        if which == 'bare':
-            run_bare(WHOLE_EPOCHS, WHOLE_PER_EPOCH, work_dir,
-                     marks=(control.count_start, control.count_stop))
-            return
-        from mmlite.hooks import Hook
-        from mmlite.model import BaseModel
-        from mmlite.runner import Runner
-        from tiny_setup import make_model_class
-
-        class Counted(Hook):
-            priority = 'LOWEST'
-
-            def before_train(self, runner) -> None:
-                control.count_start()
-
-            def after_train(self, runner) -> None:
-                control.count_stop()
-
-        Runner(**runner_kwargs(WHOLE_EPOCHS, WHOLE_PER_EPOCH, work_dir, make_model_class(BaseModel),
-                               Counted())).train()
+        run(WHOLE_EPOCHS, WHOLE_PER_EPOCH, work_dir, marks=(control.count_start, control.count_stop))
 
 
 def _worker(which: str, library: str, whole_run: bool) -> None:
@@ -89,24 +71,8 @@ def _worker(which: str, library: str, whole_run: bool) -> None:
     if whole_run:
         _whole_run(which, control)
         return
-    if which == 'bare':
-        train_bare(3, lambda epoch: control.count_start() if epoch == 2 else None)
-        control.count_stop()
-        return
-    from mmlite.hooks import Hook
-
-    class ThirdEpoch(Hook):
-        priority = 'LOWEST'
-
-        def before_train_epoch(self, runner) -> None:
-            if runner.epoch == 2:
-                control.count_start()
-
-        def after_train_epoch(self, runner) -> None:
-            if runner.epoch == 2:
-                control.count_stop()
-
-    train_runner(3, ThirdEpoch())
+    train = train_bare if which == 'bare' else train_runner
+    train(3, control.count_start, control.count_stop)  # the third epoch is counted
 
 
 def _start(which: str, library: str, folder: str, whole_run: bool) -> tuple[subprocess.Popen, str]:

@@ -65,28 +65,43 @@ def _short(path: str) -> str:
     return path
 
 
-def train_bare(epochs: int, before_epoch: Callable[[int], None]) -> None:
-    """The bare loop of overhead.py for ``epochs`` epochs of PER_EPOCH batches, calling
-    ``before_epoch(epoch)`` before each (where a count starts)."""
+def train_bare(epochs: int, start: Callable[[], None], stop: Callable[[], None]) -> None:
+    """The bare loop of overhead.py for ``epochs`` epochs of PER_EPOCH batches; ``start`` and
+    ``stop`` are called around the last epoch (where a count runs)."""
     net = make_net()
     optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
     loader = torch.utils.data.DataLoader(TinyDataset(PER_EPOCH * BATCH_SIZE), batch_size=BATCH_SIZE,
                                          shuffle=True)
     for epoch in range(epochs):
-        before_epoch(epoch)
+        if epoch == epochs - 1:
+            start()
         for batch in loader:
             loss = F.cross_entropy(net(batch['inputs']), batch['data_samples'])
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
+    stop()
 
 
-def train_runner(epochs: int, hook: Any) -> None:
+def train_runner(epochs: int, start: Callable[[], None], stop: Callable[[], None]) -> None:
     """``Runner.train()`` on the same workload (checkpoints off, a log line every 50
-    iterations), with ``hook`` (a LOWEST-priority Hook that starts and stops a count) added."""
+    iterations); a LOWEST-priority hook calls ``start`` and ``stop`` around the last epoch."""
+    from mmlite.hooks import Hook
     from mmlite.model import BaseModel
     from mmlite.runner import Runner
     from tiny_setup import make_model_class
+
+    class LastEpoch(Hook):
+        priority = 'LOWEST'
+
+        def before_train_epoch(self, runner) -> None:
+            if runner.epoch == epochs - 1:
+                start()
+
+        def after_train_epoch(self, runner) -> None:
+            if runner.epoch == epochs - 1:
+                stop()
+
     with tempfile.TemporaryDirectory(prefix='counted_') as work_dir:
         Runner(model=make_model_class(BaseModel)(), work_dir=work_dir,
                train_dataloader=dict(dataset=TinyDataset(PER_EPOCH * BATCH_SIZE),
@@ -96,31 +111,13 @@ def train_runner(epochs: int, hook: Any) -> None:
                train_cfg=dict(by_epoch=True, max_epochs=epochs),
                optim_wrapper=dict(optimizer=dict(type='SGD', lr=LR, momentum=MOMENTUM)),
                default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
-               custom_hooks=[hook], randomness=dict(seed=0), log_level='WARNING').train()
+               custom_hooks=[LastEpoch()], randomness=dict(seed=0), log_level='WARNING').train()
 
 
-def count_bare() -> Counter:
+def count(train: Callable[[int, Callable, Callable], None]) -> Counter:
+    """Bytecodes per function in the second (steady-state) epoch of ``train``."""
     counter = OpcodeCounter()
-    train_bare(2, lambda epoch: counter.start() if epoch == 1 else None)
-    counter.stop()
-    return counter.counts
-
-
-def count_mmlite() -> Counter:
-    from mmlite.hooks import Hook
-    counter = OpcodeCounter()
-
-    class SecondEpoch(Hook):
-        priority = 'LOWEST'
-
-        def before_train_epoch(self, runner) -> None:
-            if runner.epoch == 1:
-                counter.start()
-
-        def after_train_epoch(self, runner) -> None:
-            counter.stop()
-
-    train_runner(2, SecondEpoch())
+    train(2, counter.start, counter.stop)
     return counter.counts
 
 
@@ -129,7 +126,7 @@ def main() -> None:
     parser.add_argument('--top', type=int, default=25, help='functions to list')
     args = parser.parse_args()
     torch.set_num_threads(1)
-    bare, mmlite = count_bare(), count_mmlite()
+    bare, mmlite = count(train_bare), count(train_runner)
     bare_total, mmlite_total = sum(bare.values()) / PER_EPOCH, sum(mmlite.values()) / PER_EPOCH
     print(f'Python bytecodes per iteration (one steady-state epoch of {PER_EPOCH} iterations)')
     print(f'bare loop {bare_total:8.0f}\nmmlite    {mmlite_total:8.0f}\nratio     {mmlite_total / bare_total:8.3f}')

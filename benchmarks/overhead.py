@@ -65,8 +65,7 @@ def run_bare(epochs: int, per_epoch: int, work_dir: str,
     return elapsed
 
 
-def runner_kwargs(epochs: int, per_epoch: int, work_dir: str, model_cls: type, stopwatch) -> dict:
-    """Runner arguments of the measured run; ``stopwatch`` is a hook added to the defaults."""
+def _runner_kwargs(epochs: int, per_epoch: int, work_dir: str, model_cls: type, stopwatch) -> dict:
     return dict(model=model_cls(), work_dir=work_dir,
                 train_dataloader=_loader_cfg(per_epoch * BATCH_SIZE),
                 train_cfg=dict(by_epoch=True, max_epochs=epochs),
@@ -75,14 +74,16 @@ def runner_kwargs(epochs: int, per_epoch: int, work_dir: str, model_cls: type, s
                 custom_hooks=[stopwatch], randomness=dict(seed=0))
 
 
-def run_mmlite(epochs: int, per_epoch: int, work_dir: str,
-               profile: bool = False) -> tuple[float, float]:
+def run_mmlite(epochs: int, per_epoch: int, work_dir: str, profile: bool = False,
+               marks: tuple[Callable, Callable] | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``Runner.train()`` from ``before_train`` to ``after_train``;
+    ``marks`` as in :func:`run_bare`."""
     from mmlite.hooks import Hook
     from mmlite.model import BaseModel
     from mmlite.runner import Runner
     from tiny_setup import make_model_class, make_stopwatch_class
-    stopwatch = make_stopwatch_class(Hook)()
-    runner = Runner(**runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
+    stopwatch = make_stopwatch_class(Hook)(marks)
+    runner = Runner(**_runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
                                      stopwatch))
     if profile:
         import cProfile
@@ -101,7 +102,7 @@ def run_mmengine(epochs: int, per_epoch: int, work_dir: str) -> tuple[float, flo
     from mmengine.runner import Runner
     from tiny_setup import make_model_class, make_stopwatch_class
     stopwatch = make_stopwatch_class(Hook)()
-    Runner(**runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
+    Runner(**_runner_kwargs(epochs, per_epoch, work_dir, make_model_class(BaseModel),
                             stopwatch)).train()
     return stopwatch.elapsed()
 

@@ -55,21 +55,27 @@ def make_model_class(base_model: type) -> type:
 
 
 def make_stopwatch_class(hook_base: type) -> type:
-    """A hook that reads the clocks at ``before_train`` and ``after_train`` (no per-iteration cost)."""
+    """A hook that reads the clocks at ``before_train`` and ``after_train`` (no per-iteration
+    cost); ``marks``, two callables, run just before the clock starts and after it stops."""
 
     class Stopwatch(hook_base):
         priority = 'LOWEST'
 
-        def __init__(self) -> None:
+        def __init__(self, marks: tuple | None = None) -> None:
             self.started = self.stopped = (0.0, 0.0)
+            self.marks = marks
 
         def before_train(self, runner) -> None:
             import time
+            if self.marks:
+                self.marks[0]()
             self.started = (time.perf_counter(), time.process_time())
 
         def after_train(self, runner) -> None:
             import time
             self.stopped = (time.perf_counter(), time.process_time())
+            if self.marks:
+                self.marks[1]()
 
         def elapsed(self) -> tuple[float, float]:
             """(wall, CPU) seconds between before_train and after_train."""

@@ -130,7 +130,8 @@ class MessageHub(ManagerMixin):
             for flush in writers:
                 flush()
         finally:
-            self._deferred = writers + [w for w in self._deferred if w not in writers]
+            added = self._deferred  # registered by a flush while it ran: kept, after the others
+            self._deferred = writers + [w for w in added if w not in writers] if added else writers
 
     @classmethod
     def get_current_instance(cls) -> MessageHub:

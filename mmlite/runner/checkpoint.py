@@ -26,7 +26,7 @@ from .checkpoint_writer import deferred_writes, wait_for_checkpoint_writes  # no
 
 _PLAIN = (str, bytes, int, float, bool, type(None), torch.Tensor, torch.Size, torch.dtype, torch.device)
 _PLAIN_KEYS = (str, int, float, bool, type(None))
-_LEAF_TYPES = frozenset((str, bytes, int, float, bool, type(None)))  # exact types, no subclasses
+_LEAF_TYPES = frozenset(_PLAIN_KEYS + (bytes,))  # matched by exact type, no subclasses
 
 
 class CheckpointError(RuntimeError):

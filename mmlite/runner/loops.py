@@ -55,6 +55,9 @@ def _dynamic_intervals(start_interval: int, dynamic_intervals: list[tuple[int, i
     return milestones, intervals
 
 
+_NEVER = 2**62  # no hook with a gap acts again (in this epoch)
+
+
 def _next_acting(gaps: list, runner: Any, batch_idx: int) -> int:
     """Iterations from ``batch_idx`` to the next one at which a hook with a gap acts."""
     nearest = _NEVER
@@ -63,9 +66,6 @@ def _next_acting(gaps: list, runner: Any, batch_idx: int) -> int:
         if distance is not None:
             nearest = min(nearest, max(distance, 1))
     return nearest
-
-
-_NEVER = 2**62  # no hook with a gap acts again (in this epoch)
 
 
 class _TrainLoopMixin:
