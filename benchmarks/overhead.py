@@ -173,6 +173,7 @@ def main() -> None:
     if args.iters % args.epochs:
         parser.error(f'--iters ({args.iters}) must be a multiple of --epochs ({args.epochs})')
     args.per_epoch = args.iters // args.epochs
+    os.makedirs(args.work_root, exist_ok=True)
     os.environ['MMLITE_BENCH_HIDDEN'] = str(args.hidden)  # read by tiny_setup in every worker
     contenders = {'bare': sys.executable, 'mmlite': sys.executable}
     mmengine_python = None if args.no_mmengine else _find_mmengine_python(args.mmengine_python)
