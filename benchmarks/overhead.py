@@ -139,6 +139,24 @@ def _measure(python: str, worker: str, args: argparse.Namespace) -> tuple[float,
     return result['wall'] / iters * 1e6, result['cpu'] / iters * 1e6
 
 
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) CPU ticks of the machine so far, from /proc/stat; None elsewhere."""
+    try:
+        with open('/proc/stat') as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already in user]
+    return (fields[7], sum(fields[:8])) if len(fields) >= 8 else None
+
+
+def _steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> str:
+    """The share of the machine's CPU time its hypervisor gave to others in between."""
+    if before is None or after is None or after[1] == before[1]:
+        return ''
+    return f'  (steal {100 * (after[0] - before[0]) / (after[1] - before[1]):.0f}%)'
+
+
 def _find_mmengine_python(explicit: str | None) -> str | None:
     """The first interpreter that can import mmengine, or None (the comparison is skipped)."""
     candidates = [explicit] if explicit else [sys.executable, DEFAULT_MMENGINE_PYTHON]
@@ -184,17 +202,21 @@ def main() -> None:
     wall: dict[str, list[float]] = {name: [] for name in contenders}
     cpu: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
+    run_ticks = _cpu_ticks()
     for round_index in range(args.repeats):
+        ticks = _cpu_ticks()
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             run_wall, run_cpu = _measure(contenders[name], name, args)
             wall[name].append(run_wall)
             cpu[name].append(run_cpu)
         print(f'round {round_index + 1}/{args.repeats}: ' + '  '.join(
-            f'{name} {wall[name][-1]:.1f} us/iter' for name in names), flush=True)
+            f'{name} {wall[name][-1]:.1f} us/iter' for name in names)
+              + _steal_share(ticks, _cpu_ticks()), flush=True)
     print(f'\n{args.iters} iterations ({args.epochs} epochs x {args.per_epoch}), batch {BATCH_SIZE}, '
           f'MLP 64-{args.hidden}-10, '
-          f'{args.threads} torch thread(s), median of {args.repeats} fresh-process runs')
+          f'{args.threads} torch thread(s), median of {args.repeats} fresh-process runs'
+          + _steal_share(run_ticks, _cpu_ticks()))
     bare_wall, bare_cpu = statistics.median(wall['bare']), statistics.median(cpu['bare'])
     print(f'{"contender":<10} {"wall us/iter":>13} {"ratio":>7} {"cpu us/iter":>12} {"ratio":>7}')
     for name in names:
