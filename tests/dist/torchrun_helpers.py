@@ -6,9 +6,12 @@ sys.path to import it (and ``dist_runner_parts``); the torchrun workers get it i
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,15 +42,46 @@ def torchrun(args: list[str], nproc: int = 2, **env: str) -> subprocess.Complete
 
 
 def wait_all(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
-    """Wait for every process (killing the rest if one hangs); their exit codes and output."""
-    results = []
+    """Wait for every process (killing them all if one hangs); their exit codes and output.
+    Start them with ``start_new_session=True`` so that a kill reaches their children too.
+
+    The pipes are drained side by side: waiting on one process while another's pipe is left
+    full would block that one in a write -- in the middle of a collective its peers wait on.
+    """
+    results: list[tuple[int, str] | None] = [None] * len(processes)
+
+    def drain(index: int) -> None:
+        output, _ = processes[index].communicate()
+        results[index] = (processes[index].returncode, output)
+
+    threads = [threading.Thread(target=drain, args=(i,), daemon=True) for i in range(len(processes))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + TIMEOUT
     try:
-        for process in processes:
-            output, _ = process.communicate(timeout=TIMEOUT)
-            results.append((process.returncode, output))
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        hung = [i for i, thread in enumerate(threads) if thread.is_alive()]
     finally:
         for process in processes:
             if process.poll() is None:
-                process.kill()
-                process.communicate()
-    return results
+                _kill_with_children(process)
+        for thread in threads:
+            thread.join()
+    if hung:  # killed above: their output up to then says where they stood
+        tails = '\n'.join(f'--- process {i} (exit {code}):\n{(output or "")[-3000:]}'
+                          for i, (code, output) in enumerate(results))
+        raise AssertionError(f'processes {hung} did not finish within {TIMEOUT} s\n{tails}')
+    return results  # type: ignore[return-value]
+
+
+def _kill_with_children(process: subprocess.Popen) -> None:
+    """Kill ``process`` and, when it leads its own process group (``start_new_session=True``),
+    everything it started: a torchrun left behind would hold the pipe open."""
+    try:
+        if os.getpgid(process.pid) == process.pid:
+            os.killpg(process.pid, signal.SIGKILL)
+            return
+    except ProcessLookupError:
+        return
+    process.kill()
