@@ -13,6 +13,7 @@ from mmlite.registry import MODELS
 
 from ..base_module import BaseModule
 from .data_preprocessor import BaseDataPreprocessor
+from .direct_call import plain_forward
 
 
 def run_forward(model: nn.Module, data: Any, mode: str) -> Any:
@@ -57,12 +58,14 @@ class BaseModel(BaseModule):
         preprocessor = self._modules.get('data_preprocessor')
         if preprocessor is None:
             preprocessor = self.data_preprocessor
+        # Hook-free modules are run through their forward directly (see direct_call.py).
+        preprocess = plain_forward(preprocessor) or preprocessor
         context = optim_wrapper.optim_context(self)
         if type(context) is nullcontext:  # the usual case: no __enter__/__exit__ calls for nothing
-            losses = self._run_forward(preprocessor(data, True), mode='loss')
+            losses = self._run_forward(preprocess(data, True), mode='loss')
         else:
             with context:
-                losses = self._run_forward(preprocessor(data, True), mode='loss')
+                losses = self._run_forward(preprocess(data, True), mode='loss')
         parsed_loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(parsed_loss)
         return log_vars
@@ -79,7 +82,7 @@ class BaseModel(BaseModule):
 
     def _run_forward(self, data: Any, mode: str) -> Any:
         if type(data) is dict:  # the usual batch, without the call below
-            return self(**data, mode=mode)
+            return (plain_forward(self) or self)(**data, mode=mode)
         return run_forward(self, data, mode)
 
     def parse_losses(self, losses: dict[str, Any]) -> tuple[torch.Tensor, OrderedDict]:
