@@ -128,9 +128,9 @@ class CheckInvalidLossHook(Hook):
 
     def _first_bad(self, runner, count: int) -> tuple[int, dict[str, float]] | None:
         """(iteration, {loss key: value}) of the first non-finite loss among the last ``count``."""
-        hub = runner.message_hub
-        buffers = {key[len('train/'):]: hub.log_scalars[key] for key in self._loss_keys
-                   if key in hub.log_scalars and len(hub.log_scalars[key])}
+        scalars = runner.message_hub.log_scalars  # read once: each read flushes the hub's writers
+        buffers = {key[len('train/'):]: scalars[key] for key in self._loss_keys
+                   if key in scalars and len(scalars[key])}
         # A window mean reads every pending tensor in one transfer and is finite only when
         # every value in it is.
         suspects = {key: buffer for key, buffer in buffers.items()
