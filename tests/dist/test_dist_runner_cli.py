@@ -31,7 +31,8 @@ def test_two_nodes_form_one_job_through_dist_train_sh(tmp_path):
         ['bash', 'tools/dist_train.sh', 'configs/digits_mlp.py', '1', '--work-dir', str(work_dir),
          '--cfg-options', 'train_cfg.max_epochs=1', 'default_hooks.logger.interval=5'],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True, env=cpu_env(NNODES='2', NODE_RANK=str(rank), PORT=port, MASTER_ADDR='127.0.0.1',
+        start_new_session=True,  # wait_all kills a hung node with the torchrun it started
+        env=cpu_env(NNODES='2', NODE_RANK=str(rank), PORT=port, MASTER_ADDR='127.0.0.1',
                     PYTHON=sys.executable)) for rank in (0, 1)]
     results = wait_all(nodes)
     for rank, (code, output) in enumerate(results):

@@ -2,8 +2,8 @@
 
 With no hooks registered, ``module(*args)`` runs two wrapper frames (``_wrapped_call_impl``,
 ``_call_impl``) that read half a dozen attributes through ``nn.Module.__getattr__``'s slow
-attribute path before calling ``forward``: about 10k machine instructions per call, twice per
-training iteration (the model and its data preprocessor), some 1.5% of a small model's step.
+attribute path before calling ``forward``: about 5k machine instructions per call, twice per
+training iteration (the model and its data preprocessor), 0.8% of benchmarks/overhead.py's step.
 :func:`plain_forward` gives the bound ``forward`` when that is all the call would run -- the
 same conditions ``_call_impl`` tests for its own fast path -- and None otherwise, so hooks
 (the module's or the global ones), ``module.compile()``, ``torch.jit.trace`` and classes with
