@@ -65,11 +65,10 @@ class CheckInvalidLossHook(Hook):
         self.action = action
         self._loss_keys: list[str] = []  # hub keys of the model's losses, e.g. 'train/loss'
         self._num_outputs = -1
-        self._checked_through = 0  # iterations done at the last check
-        self._last_iter = 0  # iterations done at the current check
+        self._checked_through = 0  # iterations done at the last check (the current one, inside it)
 
     def before_train(self, runner) -> None:
-        self._checked_through = self._last_iter = runner.iter
+        self._checked_through = runner.iter
         if self.action == 'skip':
             for wrapper in _optim_wrappers(runner.optim_wrapper):
                 wrapper.skip_nonfinite_loss = True
@@ -104,7 +103,7 @@ class CheckInvalidLossHook(Hook):
             self._report_skipped(runner)
             return
         count = done - self._checked_through
-        self._checked_through = self._last_iter = done
+        self._checked_through = done
         if count <= 0:
             return
         bad = self._first_bad(runner, count)
@@ -113,7 +112,7 @@ class CheckInvalidLossHook(Hook):
         iteration, values = bad
         listed = ', '.join(f'{key}={value}' for key, value in values.items())
         message = (f'non-finite loss at iteration {iteration}: {listed} (checked iterations '
-                   f'{self._last_iter - count + 1}-{self._last_iter}).')
+                   f'{done - count + 1}-{done}).')
         if self.action == 'warn':
             suffix = ' The checkpoint being saved holds the weights after it.' if saving else ''
             runner.logger.warning(f'{message} Training goes on (CheckInvalidLossHook action='
@@ -149,7 +148,7 @@ class CheckInvalidLossHook(Hook):
             return None
         first_pos = min(pos for pos, _ in first.values())
         values = {key: value for key, (pos, value) in first.items() if pos == first_pos}
-        return self._last_iter - count + first_pos + 1, values
+        return self._checked_through - count + first_pos + 1, values
 
     def _report_skipped(self, runner) -> None:
         skipped = []

@@ -45,6 +45,8 @@ _tracing = torch._C._get_tracing_state
 
 def plain_forward(module: nn.Module) -> Callable[..., Any] | None:
     """``module.forward`` if calling ``module`` would only call it; else None (call the module)."""
+    if _GLOBAL_HOOKS is None:  # this torch keeps its hooks where this check cannot see them
+        return None
     cls = type(module)
     if cls.__call__ is not _MODULE_CALL or cls._call_impl is not _MODULE_CALL_IMPL:
         return None
@@ -54,8 +56,3 @@ def plain_forward(module: nn.Module) -> Callable[..., Any] | None:
         return None
     return module.forward
 
-
-if _GLOBAL_HOOKS is None:
-    def plain_forward(module: nn.Module) -> Callable[..., Any] | None:  # noqa: F811
-        """Always None: this torch keeps its hooks where the check above cannot see them."""
-        return None
