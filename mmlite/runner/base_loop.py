@@ -11,6 +11,8 @@ from mmlite.dataset.sample_seed import SeededBatchSampler
 from mmlite.logging import print_log
 from mmlite.registry import config_key_path
 
+from .batch_iter import iter_batches
+
 
 class BaseLoop:
     """A loop over ``dataloader`` driven by ``runner``; subclasses implement :meth:`run`.
@@ -109,7 +111,7 @@ def skip_batches(dataloader: DataLoader, num_batches: int) -> Iterator | None:
     print_log(f'resuming: the sampler of this dataloader ({type(dataloader.sampler).__name__}) cannot '
               f'skip, so {num_batches} batches are loaded and discarded; use DefaultSampler or '
               'InfiniteSampler to skip them without reading', logger='current', level=30)
-    iterator = iter(dataloader)
+    iterator = iter_batches(dataloader)
     for _ in range(num_batches):
         if next(iterator, _EXHAUSTED) is _EXHAUSTED:  # the checkpoint ended the epoch
             break
@@ -153,7 +155,7 @@ class InfiniteDataloaderIterator:
         else:
             self._set_epoch()
         self._start = 0
-        return skipped if skipped is not None else iter(loader)
+        return skipped if skipped is not None else iter_batches(loader)
 
     def _set_epoch(self) -> None:
         for obj in (self._dataloader.sampler, getattr(self._dataloader.batch_sampler, 'sampler', None)):
@@ -177,7 +179,7 @@ class InfiniteDataloaderIterator:
         except StopIteration:
             self._epoch += 1
             self._set_epoch()
-            self._iterator = iter(self._dataloader)
+            self._iterator = iter_batches(self._dataloader)
             return next(self._iterator)
 
 

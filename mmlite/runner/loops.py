@@ -18,6 +18,7 @@ from mmlite.registry import LOOPS
 
 from .amp import autocast
 from .base_loop import BaseLoop, InfiniteDataloaderIterator, check_not_empty, reseed_loader, skip_batches
+from .batch_iter import iter_batches
 from .checkpoint_writer import wait_for_checkpoint_writes
 from .hook_dispatch import _TRAIN_ITER_PLAN, HookDispatch
 from .run_safety import RunSafety
@@ -182,7 +183,7 @@ class EpochBasedTrainLoop(_TrainLoopMixin, BaseLoop):
         runner.model.train()
         start = self._iter - self._epoch * len(self.dataloader)  # > 0 only when resumed mid-epoch
         reseed_loader(self.dataloader, self._epoch)
-        iterator = skip_batches(self.dataloader, start) or iter(self.dataloader)
+        iterator = skip_batches(self.dataloader, start) or iter_batches(self.dataloader)
         self._all_hooks_from = self._iter  # hooks' gaps count within an epoch
         for idx, data_batch in enumerate(iterator, start):
             self.run_iter(idx, data_batch)
