@@ -54,16 +54,20 @@ def iter_batches(loader: Iterable) -> Iterator:
     return _batches(dataset, getitems or None, loader.batch_sampler, loader.collate_fn)
 
 
+def _read(dataset: Any, getitems: Callable | None, indices: list) -> list:
+    """The samples of one batch, as torch's map-style fetcher reads them: ``__getitems__``
+    when the dataset has one, else ``dataset[i]`` each."""
+    if getitems is not None:
+        return getitems(indices)
+    return list(map(getitem, repeat(dataset), indices))
+
+
 def _batches(dataset: Any, getitems: Callable | None, batch_sampler: Iterable,
              collate_fn: Callable) -> Iterator:
-    # As torch's map-style fetcher: __getitems__ when the dataset has one, else dataset[i] each.
     for indices in batch_sampler:
         if _profiler_enabled():
             with torch.autograd.profiler.record_function(PROFILE_NAME):
-                batch = collate_fn(getitems(indices) if getitems is not None
-                                   else list(map(getitem, repeat(dataset), indices)))
+                batch = collate_fn(_read(dataset, getitems, indices))
             yield batch
-        elif getitems is not None:
-            yield collate_fn(getitems(indices))
         else:
-            yield collate_fn(list(map(getitem, repeat(dataset), indices)))
+            yield collate_fn(_read(dataset, getitems, indices))

@@ -105,3 +105,36 @@ def test_dataset_errors_surface_unchanged():
     loader = DataLoader(Broken(), batch_size=4)
     with pytest.raises(KeyError, match='sample 0 is missing'):
         next(iter_batches(loader))
+
+
+def test_training_loops_take_the_lean_path(tmp_path, monkeypatch):
+    """Epoch- and iteration-based training over a plain loader never run torch's per-batch
+    iterator, and still see every sample."""
+    from torch.utils.data.dataloader import _SingleProcessDataLoaderIter
+
+    from mmlite.model import BaseModel
+    from mmlite.runner import Runner
+
+    torch_batches = []
+    torch_next = _SingleProcessDataLoaderIter.__next__
+    monkeypatch.setattr(_SingleProcessDataLoaderIter, '__next__',
+                        lambda self: torch_batches.append(1) or torch_next(self))
+
+    class Regressor(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(3, 1)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            out = self.fc(inputs)
+            return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+    for name, train_cfg in (('epochs', dict(by_epoch=True, max_epochs=2)),
+                            ('iters', dict(by_epoch=False, max_iters=6))):
+        dataset = Samples(12)
+        loader = DataLoader(dataset, batch_size=4, shuffle=True, collate_fn=default_collate)
+        Runner(model=Regressor(), work_dir=str(tmp_path / name), train_dataloader=loader,
+               train_cfg=train_cfg, optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+               default_hooks=dict(checkpoint=None)).train()
+        assert sorted(dataset.reads) == sorted(list(range(12)) * 2)  # two passes over the data
+    assert torch_batches == []
