@@ -6,15 +6,15 @@ with a clear error instead of being silently treated as a relative path.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ['LocalBackend', 'atomic_write', 'get_file_backend']
+__all__ = ['LocalBackend', 'atomic_write', 'get_file_backend', 'open_temporary']
 
 PathLike = str | Path
 
@@ -27,16 +27,36 @@ def _local_path(filepath: PathLike) -> str:
     return path
 
 
+_NEW_FILE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
+                   | getattr(os, 'O_BINARY', 0))  # O_BINARY: Windows only
+_temporary_names = itertools.count()
+
+
+def open_temporary(path: str) -> tuple[int, str]:
+    """A new file next to ``path`` (its folder must exist) to be renamed onto it: (fd, name).
+
+    Bare ``os`` calls, for writers on a background thread (see write_bytes_atomic in
+    mmlite/runner/checkpoint.py). The mode is what ``open()`` gives (0o666 less the umask),
+    so the renamed file has the permissions a plain ``torch.save(path)`` would give it.
+    """
+    folder, name = os.path.split(path)
+    while True:
+        temporary = os.path.join(folder, f'.{name}.{os.getpid()}-{next(_temporary_names)}.tmp')
+        try:
+            return os.open(temporary, _NEW_FILE_FLAGS, 0o666), temporary
+        except FileExistsError:  # left by a crashed run with the same pid: take the next name
+            continue
+
+
 def atomic_write(filepath: PathLike, write: Callable[[IO], None], binary: bool, fsync: bool = True) -> None:
     """Call ``write(file)`` on a temporary file next to ``filepath``, then rename it into place.
 
     A crash mid-write leaves the old file (or none), never a truncated one. ``fsync=False``
     leaves making the data durable to the caller (a background fsync before it is relied on).
     """
-    path = _local_path(filepath)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
+    path = os.path.abspath(_local_path(filepath))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp_path = open_temporary(path)
     try:
         with os.fdopen(fd, 'wb' if binary else 'w', **({} if binary else {'encoding': 'utf-8'})) as file:
             write(file)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmlite.fileio.backend import atomic_write
+from mmlite.fileio.backend import atomic_write, open_temporary
 from mmlite.logging import print_log
 
 from . import checkpoint_writer
@@ -168,19 +168,35 @@ def save_checkpoint(checkpoint: dict, filename: str) -> str:
     def make_durable() -> None:
         if data is not None:
             # If an earlier queued save of this name made the file exist, fsync before the rename.
-            atomic_write(filename, lambda f: _write_in_chunks(f, data), binary=True,
-                         fsync=os.path.exists(filename))
+            write_bytes_atomic(filename, data, fsync=os.path.exists(filename))
         checkpoint_writer.fsync_path(filename)
         _fsync_dir(folder)
     checkpoint_writer.submit(make_durable, f'writing checkpoint {filename}')
     return filename
 
 
-def _write_in_chunks(file: Any, data: memoryview, chunk: int = 2**20) -> None:
-    """Write ``data`` in 1 MB pieces: one write() of 10 MB took 2-3x as long to become durable
-    on the test machine."""
-    for start in range(0, len(data), chunk):
-        file.write(data[start:start + chunk])
+def write_bytes_atomic(filename: str, data: bytes | memoryview, fsync: bool = True) -> None:
+    """``atomic_write`` for bytes already in memory, in bare ``os`` calls.
+
+    The background writer runs this: each blocking call is a point where that thread takes
+    the GIL back from the training loop, which then waits for the thread's Python work, so
+    there is as little as possible around them (no ``os.makedirs``: the caller made the
+    folder; no file objects). ``data`` goes out in 1 MB writes: one write() of 10 MB took
+    2-3x as long to become durable on the test machine.
+    """
+    fd, temporary = open_temporary(filename)
+    try:
+        view = memoryview(data).cast('B')
+        while view:
+            view = view[os.write(fd, view[:2**20]):]  # os.write may take less than offered
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.remove(temporary)
+        raise
+    os.close(fd)
+    os.replace(temporary, filename)
 
 
 def _fsync_dir(folder: str) -> None:
@@ -198,8 +214,9 @@ def _fsync_dir(folder: str) -> None:
 
 
 def write_text_atomic(filename: str, text: str) -> None:
-    """Replace a small text file (such as ``last_checkpoint``) in one step."""
-    atomic_write(filename, lambda f: f.write(text), binary=False)
+    """Replace a small text file (such as ``last_checkpoint``) in one step, fsynced first."""
+    os.makedirs(os.path.dirname(os.path.abspath(filename)), exist_ok=True)
+    write_bytes_atomic(filename, text.encode('utf-8'))
 
 
 def _load_checkpoint(filename: str, map_location: Any = 'cpu', weights_only: bool = True) -> dict:

@@ -58,12 +58,17 @@ def test_deferred_save_returns_before_fsync_and_jobs_wait_for_it(tmp_path, held_
     release, synced = held_fsync
     if not in_memory:  # as if the state were over the limit: written here, not in the thread
         monkeypatch.setattr(checkpoint_module, '_IN_MEMORY_LIMIT', -1)
-    real_write, writers = checkpoint_module.atomic_write, []
+    writers = []
 
-    def recording_write(*args, **kwargs):
-        writers.append(threading.current_thread())
-        real_write(*args, **kwargs)
-    monkeypatch.setattr(checkpoint_module, 'atomic_write', recording_write)
+    def recording(name):  # which thread writes the file, through either writer
+        real_write = getattr(checkpoint_module, name)
+
+        def recording_write(*args, **kwargs):
+            writers.append(threading.current_thread())
+            real_write(*args, **kwargs)
+        monkeypatch.setattr(checkpoint_module, name, recording_write)
+    recording('atomic_write')
+    recording('write_bytes_atomic')
     path = str(tmp_path / 'epoch_1.pth')
     ran = []
     with deferred_writes():
@@ -85,12 +90,12 @@ def test_deferred_save_returns_before_fsync_and_jobs_wait_for_it(tmp_path, held_
 
 def test_a_second_deferred_save_of_a_name_is_synced_before_it_replaces_the_first(tmp_path,
                                                                                monkeypatch):
-    real_write, fsync_flags = checkpoint_module.atomic_write, []
+    real_write, fsync_flags = checkpoint_module.write_bytes_atomic, []
 
     def recording_write(*args, fsync=True, **kwargs):
         fsync_flags.append(fsync)
         real_write(*args, fsync=fsync, **kwargs)
-    monkeypatch.setattr(checkpoint_module, 'atomic_write', recording_write)
+    monkeypatch.setattr(checkpoint_module, 'write_bytes_atomic', recording_write)
     path = str(tmp_path / 'epoch_1.pth')
     with deferred_writes():  # both queued before the first file exists
         save_checkpoint({'v': torch.zeros(1)}, path)
@@ -287,3 +292,39 @@ def test_a_state_serialised_in_memory_is_written_whole_in_pieces(tmp_path):
         save_checkpoint({'w': weights}, path)
     wait_for_checkpoint_writes()
     assert torch.equal(torch.load(path, weights_only=True)['w'], weights)
+
+
+def test_write_bytes_atomic_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
+    path = tmp_path / 'last_checkpoint'
+    checkpoint_module.write_text_atomic(str(path), 'epoch_1.pth')
+    data = bytes(range(256)) * 9000  # > 2 MB: several writes
+    checkpoint_module.write_bytes_atomic(str(tmp_path / 'big.bin'), memoryview(data))
+    assert (tmp_path / 'big.bin').read_bytes() == data
+    # Short writes (os.write may take less than offered) still deliver every byte.
+    real_write = os.write
+    monkeypatch.setattr(os, 'write', lambda fd, chunk: real_write(fd, chunk[:1000]))
+    checkpoint_module.write_bytes_atomic(str(tmp_path / 'short.bin'), data[:5000])
+    assert (tmp_path / 'short.bin').read_bytes() == data[:5000]
+
+    def full_disk(fd):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'fsync', full_disk)
+    with pytest.raises(OSError, match='No space left'):
+        checkpoint_module.write_text_atomic(str(path), 'epoch_2.pth')
+    assert path.read_text() == 'epoch_1.pth'  # the old pointer, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['big.bin', 'last_checkpoint', 'short.bin']
+
+
+@pytest.mark.skipif(os.name != 'posix', reason='POSIX permission bits')
+@pytest.mark.parametrize('deferred', [True, False], ids=['deferred', 'synchronous'])
+def test_checkpoints_get_the_permissions_open_gives(tmp_path, deferred):
+    # Not mkstemp's 0600: a checkpoint shared on a cluster is readable as torch.save's would be.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / 'epoch_1.pth'
+    with deferred_writes(deferred):
+        save_checkpoint({'w': torch.ones(1)}, str(path))
+    wait_for_checkpoint_writes()
+    checkpoint_module.write_text_atomic(str(tmp_path / 'last_checkpoint'), str(path))
+    for written in (path, tmp_path / 'last_checkpoint'):
+        assert written.stat().st_mode & 0o777 == 0o666 & ~umask
