@@ -9,7 +9,8 @@ order, and the table reports the median over rounds. Timed is the training loop 
 ``before_train`` to ``after_train``: data loading, steps, hooks, logging every 50 iterations
 and the default checkpoint at every epoch end), not imports or building the runner. Every
 contender uses one torch thread (``--threads``): at this size more threads only add noise.
-Besides wall time the table shows the process CPU time, which a busy machine disturbs less.
+Besides wall time the table shows the process CPU time, which a busy machine disturbs less,
+and below it the wall ratio by two more estimators: their spread shows how noisy the run was.
 """
 from __future__ import annotations
 
@@ -223,6 +224,20 @@ def main() -> None:
         median_wall, median_cpu = statistics.median(wall[name]), statistics.median(cpu[name])
         print(f'{name:<10} {median_wall:13.1f} {median_wall / bare_wall:7.3f} '
               f'{median_cpu:12.1f} {median_cpu / bare_cpu:7.3f}')
+    print('\nthe wall ratio by other estimators (how far apart they are shows the noise):')
+    for name in names[1:]:
+        print(f'{name:<10} ' + _other_estimators(wall[name], wall['bare']))
+
+
+def _other_estimators(times: list[float], bare: list[float]) -> str:
+    """The median of the per-round ratios with its quartiles (a round's two runs are back to
+    back, so a slow spell of the machine tends to hit both), and the ratio of the fastest
+    runs (noise only ever adds time)."""
+    ratios = sorted(t / b for t, b in zip(times, bare))
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return (f'median of per-round ratios {statistics.median(ratios):.3f} (quartiles '
+            f'{quartiles[0]:.3f}-{quartiles[2]:.3f}), fastest run / fastest run '
+            f'{min(times) / min(bare):.3f}')
 
 
 if __name__ == '__main__':
