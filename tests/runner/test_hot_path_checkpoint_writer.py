@@ -97,9 +97,13 @@ def test_a_second_deferred_save_of_a_name_is_synced_before_it_replaces_the_first
         real_write(*args, fsync=fsync, **kwargs)
     monkeypatch.setattr(checkpoint_module, 'write_bytes_atomic', recording_write)
     path = str(tmp_path / 'epoch_1.pth')
-    with deferred_writes():  # both queued before the first file exists
+    # The writer is held busy, so both saves are queued before the first file exists.
+    busy = threading.Event()
+    checkpoint_writer.submit(lambda: busy.wait(10), 'holding the writer')
+    with deferred_writes():
         save_checkpoint({'v': torch.zeros(1)}, path)
         save_checkpoint({'v': torch.ones(1)}, path)
+    busy.set()
     wait_for_checkpoint_writes()
     assert fsync_flags == [False, True]  # the first is a new name; the second replaces it
     assert torch.load(path)['v'].item() == 1.0
