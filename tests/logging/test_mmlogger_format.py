@@ -73,3 +73,83 @@ def test_logger_lines_on_console_and_in_file(tmp_path, capsys, monkeypatch):
     assert [line.split(' - ', 1)[1] for line in out] == [line.split(' - ', 1)[1] for line in lines]
     for handler in logger.handlers:
         handler.close()
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def _own_logger(tmp_path, monkeypatch, name='plain'):
+    monkeypatch.setattr(MMLogger, '_instance_dict', {})
+    monkeypatch.setattr(MMLogger, '_current_name', None)
+    return MMLogger.get_instance(name, logger_name='proj', log_file=str(tmp_path / f'{name}.log'))
+
+
+def test_info_lines_written_directly_match_logging_path(tmp_path, capsys, monkeypatch):
+    logger = _own_logger(tmp_path, monkeypatch)
+    calls = []
+    real_log = logging.Logger._log
+    monkeypatch.setattr(logging.Logger, '_log', lambda self, *a, **k: (calls.append(a[1]),
+                                                                       real_log(self, *a, **k)))
+    logger.info('Epoch(train) [1][50/300]  loss: 0.5000')  # written by MMLogger itself
+    assert calls == []
+    logger.filters.append(lambda record: True)  # any filter of the logger: logging's path
+    logger.info('Epoch(train) [1][50/300]  loss: 0.5000')
+    assert calls == ['Epoch(train) [1][50/300]  loss: 0.5000']
+    file_lines = (tmp_path / 'plain.log').read_text().splitlines()
+    console = capsys.readouterr().out.splitlines()
+    for lines in (file_lines, console):
+        assert len(lines) == 2 and lines[0].split(' - ', 1)[1] == lines[1].split(' - ', 1)[1]
+        assert lines[0].split(' - ', 1)[1] == 'proj - INFO - Epoch(train) [1][50/300]  loss: 0.5000'
+    assert file_lines[0][:4].isdigit() and file_lines[0][4] == '/'  # the file's date format
+    for handler in logger.handlers:
+        handler.close()
+
+
+def test_added_handlers_filters_and_levels_are_honoured(tmp_path, capsys, monkeypatch):
+    logger = _own_logger(tmp_path, monkeypatch, 'honoured')
+    collector = _Collect()
+    logger.addHandler(collector)
+    logger.info('to every handler')
+    assert [r.getMessage() for r in collector.records] == ['to every handler']
+    assert collector.records[0].funcName == 'test_added_handlers_filters_and_levels_are_honoured'
+    logger.removeHandler(collector)
+    console, log_file = logger.handlers
+    console.addFilter(lambda record: 'secret' not in record.getMessage())
+    logger.info('a secret line')
+    log_file.setLevel(logging.WARNING)
+    logger.info('console only')
+    console.filters.pop()
+    console.setLevel(logging.ERROR)
+    logger.info('nowhere')
+    logger.disabled = True
+    logger.info('disabled')
+    out = [line.split(' - ')[-1] for line in capsys.readouterr().out.splitlines()]
+    assert out == ['to every handler', 'console only']
+    file_text = (tmp_path / 'honoured.log').read_text()
+    assert 'to every handler' in file_text and 'a secret line' in file_text
+    assert 'console only' not in file_text and 'nowhere' not in file_text
+    for handler in logger.handlers:
+        handler.close()
+
+
+def test_a_failing_stream_is_reported_as_logging_reports_it(tmp_path, capsys, monkeypatch):
+    logger = _own_logger(tmp_path, monkeypatch, 'failing')
+
+    class Broken:
+        def write(self, text):
+            raise OSError('stream gone')
+
+        def flush(self):
+            pass
+    logger.handlers[0].setStream(Broken())
+    logger.info('lost line')  # reported on stderr, not raised (logging.raiseExceptions)
+    assert 'stream gone' in capsys.readouterr().err
+    assert 'lost line' in (tmp_path / 'failing.log').read_text()
+    for handler in logger.handlers:
+        handler.close()
