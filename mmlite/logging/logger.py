@@ -199,6 +199,11 @@ class MMLogger(logging.Logger, ManagerMixin):
     is a different object, and third-party logging configuration cannot change it.
     """
 
+    # The handlers __init__ made; a subclass that makes its own starts with none of them, so
+    # info() writes directly only if the logger has no handlers at all (then nothing is written).
+    _own_handlers: list = []
+    _own_parts: list = []
+
     def __init__(self, name: str, logger_name: str = 'mmlite', log_file: str | None = None,
                  log_level: int | str = 'INFO', file_mode: str = 'w',
                  distributed: bool = False) -> None:
