@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmlite.fileio.backend import atomic_write, open_temporary
+from mmlite.fileio.backend import atomic_write, write_bytes_atomic
 from mmlite.logging import print_log
 
 from . import checkpoint_writer
@@ -173,30 +173,6 @@ def save_checkpoint(checkpoint: dict, filename: str) -> str:
         _fsync_dir(folder)
     checkpoint_writer.submit(make_durable, f'writing checkpoint {filename}')
     return filename
-
-
-def write_bytes_atomic(filename: str, data: bytes | memoryview, fsync: bool = True) -> None:
-    """``atomic_write`` for bytes already in memory, in bare ``os`` calls.
-
-    The background writer runs this: each blocking call is a point where that thread takes
-    the GIL back from the training loop, which then waits for the thread's Python work, so
-    there is as little as possible around them (no ``os.makedirs``: the caller made the
-    folder; no file objects). ``data`` goes out in 1 MB writes: one write() of 10 MB took
-    2-3x as long to become durable on the test machine.
-    """
-    fd, temporary = open_temporary(filename)
-    try:
-        view = memoryview(data).cast('B')
-        while view:
-            view = view[os.write(fd, view[:2**20]):]  # os.write may take less than offered
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.remove(temporary)
-        raise
-    os.close(fd)
-    os.replace(temporary, filename)
 
 
 def _fsync_dir(folder: str) -> None:
