@@ -66,6 +66,56 @@ def test_forward_runs_inside_optim_context(fake_optim_wrapper):
     assert seen == [True]
 
 
+def test_train_step_with_an_optim_wrapper_enters_its_context_only_when_it_matters():
+    from contextlib import nullcontext
+
+    from mmlite.optim import OptimWrapper
+
+    class Spy(DictModel):
+        syncs_skipped = 0
+
+        def no_sync(self):  # what DDP offers; OptimWrapper uses it inside an accumulation window
+            Spy.syncs_skipped += 1
+            return nullcontext()
+
+    batch = dict(inputs=torch.randn(2, 4), labels=torch.tensor([0, 1]))
+    model = Spy()
+    plain = OptimWrapper(SGD(model.parameters(), lr=0.1))
+    assert plain.forward_needs_no_context
+    before = model.fc.weight.detach().clone()
+    model.train_step(batch, plain)
+    assert Spy.syncs_skipped == 0 and not torch.equal(before, model.fc.weight)
+    # Accumulating over 2 steps: the first forward runs under no_sync, the second does not.
+    accumulating = OptimWrapper(SGD(model.parameters(), lr=0.1), accumulative_counts=2)
+    assert not accumulating.forward_needs_no_context
+    model.train_step(batch, accumulating)
+    model.train_step(batch, accumulating)
+    assert Spy.syncs_skipped == 1
+
+    class OwnContext(OptimWrapper):  # as AmpOptimWrapper does (autocast): always asked
+        entered = 0
+
+        def optim_context(self, model):
+            OwnContext.entered += 1
+            return nullcontext()
+
+    own_context = OwnContext(SGD(model.parameters(), lr=0.1))
+    assert not own_context.forward_needs_no_context
+    model.train_step(batch, own_context)
+    assert OwnContext.entered == 1
+
+    class OwnRunForward(DictModel):
+        calls = 0
+
+        def _run_forward(self, data, mode):
+            OwnRunForward.calls += 1
+            return super()._run_forward(data, mode)
+
+    own = OwnRunForward()
+    own.train_step(batch, OptimWrapper(SGD(own.parameters(), lr=0.1)))
+    assert OwnRunForward.calls == 1  # a subclass's _run_forward is never bypassed
+
+
 def test_val_and_test_step_predict_mode():
     model = DictModel()
     batch = dict(inputs=torch.randn(5, 4), labels=torch.zeros(5, dtype=torch.long))

@@ -37,6 +37,26 @@ def test_cast_data_moves_tensors_anywhere_and_leaves_the_rest():
     assert (out['name'], out['count'], out['nothing']) == ('a string', 3, None)
 
 
+def test_forward_of_a_cpu_tensor_dict_returns_a_new_dict_of_the_same_tensors():
+    # The CPU fast path: nothing moved, but the caller's batch is never the dict handed on.
+    batch = dict(inputs=torch.randn(2, 3, 4, 4), labels=torch.tensor([0, 1]))
+    out = BaseDataPreprocessor()(batch, True)
+    assert out is not batch and out.keys() == batch.keys()
+    assert all(out[key] is batch[key] for key in batch)
+    out['extra'] = 1
+    assert 'extra' not in batch
+    # A value that is not a tensor still goes through cast_data: data elements are moved.
+    element = Element(torch.ones(2))
+    moved = BaseDataPreprocessor()(dict(inputs=batch['inputs'], data_samples=[element]), True)
+    assert element.calls and isinstance(moved['data_samples'][0], Element)
+    # channels_last still converts 4-D inputs on the CPU.
+    preprocessor = BaseDataPreprocessor()
+    preprocessor.channels_last = True
+    converted = preprocessor(batch, True)['inputs']
+    assert converted.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(converted, batch['inputs'])
+
+
 def test_cast_data_keeps_list_and_tuple_types():
     pre = BaseDataPreprocessor()
     data = (torch.ones(1), [torch.zeros(1)])

@@ -72,6 +72,10 @@ class OptimWrapper(BaseOptimWrapper):
         if not isinstance(accumulative_counts, int) or accumulative_counts < 1:
             raise ValueError(f'accumulative_counts must be a positive int, got {accumulative_counts!r}')
         self._accumulative_counts = accumulative_counts
+        # Every backward ends a window, so optim_context() can only return the no-op context:
+        # BaseModel.train_step then skips the call (and should_sync's), every iteration.
+        self.forward_needs_no_context = (accumulative_counts == 1 and
+                                         type(self).optim_context is OptimWrapper.optim_context)
         self.clip_grad_kwargs: dict = {}
         self.clip_func = None
         self.grad_name = None
