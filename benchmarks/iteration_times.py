@@ -34,16 +34,10 @@ OPTIONAL_HOOKS = ('logger', 'checkpoint', 'check_invalid_loss', 'param_scheduler
 
 
 def _stamps_bare() -> list[float]:
-    import torch
     import torch.nn.functional as F
 
-    from tiny_setup import BATCH_SIZE, LR, MOMENTUM, TinyDataset, make_net
-    torch.manual_seed(0)
-    net = make_net()
-    optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
-    loader = torch.utils.data.DataLoader(TinyDataset(PER_EPOCH * BATCH_SIZE),
-                                         batch_size=BATCH_SIZE, shuffle=True)
-    net.train()
+    from tiny_setup import BATCH_SIZE, make_bare_training
+    net, optimizer, loader = make_bare_training(PER_EPOCH * BATCH_SIZE)
     stamps = [time.perf_counter()]
     for _ in range(EPOCHS):
         for batch in loader:

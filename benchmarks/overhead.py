@@ -41,16 +41,10 @@ def run_bare(epochs: int, per_epoch: int, work_dir: str,
              marks: tuple[Callable, Callable] | None = None) -> tuple[float, float]:
     """(wall, CPU) seconds of the plain loop: DataLoader + forward + loss + backward + step +
     zero_grad. ``marks``: two callables run where the timing starts and stops."""
-    import torch
     import torch.nn.functional as F
 
-    from tiny_setup import make_net
-    torch.manual_seed(0)
-    net = make_net()
-    optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
-    loader = torch.utils.data.DataLoader(TinyDataset(per_epoch * BATCH_SIZE),
-                                         batch_size=BATCH_SIZE, shuffle=True)
-    net.train()
+    from tiny_setup import make_bare_training
+    net, optimizer, loader = make_bare_training(per_epoch * BATCH_SIZE)
     if marks:
         marks[0]()
     start, cpu_start = time.perf_counter(), time.process_time()

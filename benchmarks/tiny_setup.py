@@ -37,6 +37,16 @@ def make_net() -> nn.Module:
     return nn.Sequential(nn.Linear(FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
 
 
+def make_bare_training(num_samples: int) -> tuple[nn.Module, torch.optim.Optimizer, torch.utils.data.DataLoader]:
+    """The bare loop's network (seeded as the runners' is), SGD optimizer and shuffling loader."""
+    torch.manual_seed(0)
+    net = make_net()
+    optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+    loader = torch.utils.data.DataLoader(TinyDataset(num_samples), batch_size=BATCH_SIZE, shuffle=True)
+    net.train()
+    return net, optimizer, loader
+
+
 def make_model_class(base_model: type) -> type:
     """The same network as a framework model (``base_model`` is mmlite's or MMEngine's BaseModel)."""
 
