@@ -67,7 +67,7 @@ def test_forward_runs_inside_optim_context(fake_optim_wrapper):
 
 
 def test_train_step_with_an_optim_wrapper_enters_its_context_only_when_it_matters():
-    from contextlib import nullcontext
+    from contextlib import contextmanager, nullcontext
 
     from mmlite.optim import OptimWrapper
 
@@ -93,16 +93,28 @@ def test_train_step_with_an_optim_wrapper_enters_its_context_only_when_it_matter
     assert Spy.syncs_skipped == 1
 
     class OwnContext(OptimWrapper):  # as AmpOptimWrapper does (autocast): always asked
-        entered = 0
+        inside = False
 
+        @contextmanager
         def optim_context(self, model):
-            OwnContext.entered += 1
-            return nullcontext()
+            OwnContext.inside = True
+            try:
+                yield
+            finally:
+                OwnContext.inside = False
 
-    own_context = OwnContext(SGD(model.parameters(), lr=0.1))
+    class Recording(BaseDataPreprocessor):
+        seen = []
+
+        def forward(self, data, training=False):
+            Recording.seen.append(OwnContext.inside)
+            return super().forward(data, training)
+
+    recorded = DictModel(data_preprocessor=Recording())
+    own_context = OwnContext(SGD(recorded.parameters(), lr=0.1))
     assert not own_context.forward_needs_no_context
-    model.train_step(batch, own_context)
-    assert OwnContext.entered == 1
+    recorded.train_step(batch, own_context)
+    assert Recording.seen == [True]  # as in MMEngine, preprocessing runs inside the context
 
     class OwnRunForward(DictModel):
         calls = 0

@@ -59,19 +59,25 @@ class BaseModel(BaseModule):
         if preprocessor is None:
             preprocessor = self.data_preprocessor
         # Hook-free modules are run through their forward directly (see direct_call.py).
-        data = (plain_forward(preprocessor) or preprocessor)(data, True)
+        preprocess = plain_forward(preprocessor) or preprocessor
         # Every Python call per iteration costs the loop several times its own time (the torch
-        # work around it runs colder): the usual case below makes three fewer than the general one.
-        if getattr(optim_wrapper, 'forward_needs_no_context', False) and type(data) is dict \
+        # work around it runs colder): when optim_context() could only return the no-op context,
+        # neither it nor _run_forward (unless overridden) is called.
+        if getattr(optim_wrapper, 'forward_needs_no_context', False) \
                 and type(self)._run_forward is BaseModel._run_forward:
-            losses = (plain_forward(self) or self)(**data, mode='loss')
+            data = preprocess(data, True)
+            if type(data) is dict:
+                losses = (plain_forward(self) or self)(**data, mode='loss')
+            else:
+                losses = run_forward(self, data, 'loss')
         else:
+            # As in MMEngine, the preprocessor runs inside the context too (autocast, no_sync).
             context = optim_wrapper.optim_context(self)
             if type(context) is nullcontext:  # no __enter__/__exit__ calls for nothing
-                losses = self._run_forward(data, mode='loss')
+                losses = self._run_forward(preprocess(data, True), mode='loss')
             else:
                 with context:
-                    losses = self._run_forward(data, mode='loss')
+                    losses = self._run_forward(preprocess(data, True), mode='loss')
         parsed_loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(parsed_loss)
         return log_vars
