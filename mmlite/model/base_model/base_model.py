@@ -62,14 +62,9 @@ class BaseModel(BaseModule):
         preprocess = plain_forward(preprocessor) or preprocessor
         # Every Python call per iteration costs the loop several times its own time (the torch
         # work around it runs colder): when optim_context() could only return the no-op context,
-        # neither it nor _run_forward (unless overridden) is called.
-        if getattr(optim_wrapper, 'forward_needs_no_context', False) \
-                and type(self)._run_forward is BaseModel._run_forward:
-            data = preprocess(data, True)
-            if type(data) is dict:
-                losses = (plain_forward(self) or self)(**data, mode='loss')
-            else:
-                losses = run_forward(self, data, 'loss')
+        # neither it nor should_sync() is called.
+        if getattr(optim_wrapper, 'forward_needs_no_context', False):
+            losses = self._run_forward(preprocess(data, True), mode='loss')
         else:
             # As in MMEngine, the preprocessor runs inside the context too (autocast, no_sync).
             context = optim_wrapper.optim_context(self)
