@@ -2,6 +2,7 @@
 
 Every helper also works in a plain single process, where it is a no-op or the identity.
 """
+from . import exit_guard  # noqa: F401  (its atexit hook guards the exit of distributed runs)
 from .collect import collect_results, collect_results_cpu, collect_results_gpu
 from .dist import (all_gather, all_gather_object, all_reduce, all_reduce_dict, all_reduce_params,
                    broadcast, broadcast_module_state, broadcast_object_list, gather, gather_object,

@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 TIMEOUT = 300  # seconds; a hung rendezvous must fail the test, not the whole run
+FAILED_PEER_GRACE = 20  # seconds the others get once one process has failed
 
 
 def free_port() -> int:
@@ -47,6 +48,8 @@ def wait_all(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
 
     The pipes are drained side by side: waiting on one process while another's pipe is left
     full would block that one in a write -- in the middle of a collective its peers wait on.
+    Once one process has failed, the others get FAILED_PEER_GRACE seconds more: a torchrun
+    whose peer node died waits out its exit barrier (300 s) before it gives up.
     """
     results: list[tuple[int, str] | None] = [None] * len(processes)
 
@@ -59,8 +62,11 @@ def wait_all(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
         thread.start()
     deadline = time.monotonic() + TIMEOUT
     try:
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        while any(thread.is_alive() for thread in threads) and time.monotonic() < deadline:
+            for thread in threads:
+                thread.join(0.2)
+            if any(result is not None and result[0] != 0 for result in results):
+                deadline = min(deadline, time.monotonic() + FAILED_PEER_GRACE)
         hung = [i for i, thread in enumerate(threads) if thread.is_alive()]
     finally:
         for process in processes:
@@ -71,7 +77,10 @@ def wait_all(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
     if hung:  # killed above: their output up to then says where they stood
         tails = '\n'.join(f'--- process {i} (exit {code}):\n{(output or "")[-3000:]}'
                           for i, (code, output) in enumerate(results))
-        raise AssertionError(f'processes {hung} did not finish within {TIMEOUT} s\n{tails}')
+        failed = [i for i, (code, _) in enumerate(results) if i not in hung and code != 0]
+        why = (f'still running {FAILED_PEER_GRACE} s after processes {failed} failed' if failed
+               else f'did not finish within {TIMEOUT} s')
+        raise AssertionError(f'processes {hung} {why}\n{tails}')
     return results  # type: ignore[return-value]
 
 
