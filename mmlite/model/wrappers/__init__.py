@@ -1,6 +1,7 @@
 """Model wrappers for distributed training, and ``is_model_wrapper``."""
 from typing import Any
 
+from mmlite.dist import exit_guard  # noqa: F401  (wrapped models run with a process group)
 from mmlite.registry import MODEL_WRAPPERS
 
 from .distributed import MMDistributedDataParallel
