@@ -63,16 +63,13 @@ class BaseModel(BaseModule):
         # Every Python call per iteration costs the loop several times its own time (the torch
         # work around it runs colder): when optim_context() could only return the no-op context,
         # neither it nor should_sync() is called.
-        if getattr(optim_wrapper, 'forward_needs_no_context', False):
+        context = (None if getattr(optim_wrapper, 'forward_needs_no_context', False)
+                   else optim_wrapper.optim_context(self))
+        if context is None or type(context) is nullcontext:  # no __enter__/__exit__ for nothing
             losses = self._run_forward(preprocess(data, True), mode='loss')
-        else:
-            # As in MMEngine, the preprocessor runs inside the context too (autocast, no_sync).
-            context = optim_wrapper.optim_context(self)
-            if type(context) is nullcontext:  # no __enter__/__exit__ calls for nothing
+        else:  # as in MMEngine, the preprocessor runs inside the context too (autocast, no_sync)
+            with context:
                 losses = self._run_forward(preprocess(data, True), mode='loss')
-            else:
-                with context:
-                    losses = self._run_forward(preprocess(data, True), mode='loss')
         parsed_loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(parsed_loss)
         return log_vars
